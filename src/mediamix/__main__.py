@@ -1,0 +1,3 @@
+from mediamix.cli.app import main
+
+main()

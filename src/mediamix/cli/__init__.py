@@ -1,0 +1,1 @@
+"""CLI layer: a thin typer app (parse -> call the library -> print). The top layer."""

@@ -1,0 +1,71 @@
+"""The ``mediamix`` command: parse, call the library, print. Errors exit with code 2."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from mediamix.errors import MediamixError
+
+__all__ = ["app", "main", "err_console", "console", "handle_errors"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Turn a :class:`MediamixError` into a one-line message on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MediamixError as err:
+            err_console.print(f"[bold red]Error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+app = typer.Typer(
+    name="mediamix",
+    help="Bayesian media mix modeling: attribution, ROAS and budget allocation with honest uncertainty.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+simulate_app = typer.Typer(help="Write simulated data sets with known truth.", no_args_is_help=True)
+app.add_typer(simulate_app, name="simulate")
+
+
+def _register() -> None:
+    from mediamix.cli import demo, fit, simulate, summary
+
+    app.command("fit")(handle_errors(fit.fit_command))
+    app.command("demo")(handle_errors(demo.demo_command))
+    app.command("summary")(handle_errors(summary.summary_command))
+    simulate_app.command("seed")(handle_errors(simulate.seed_command))
+
+    @app.callback(invoke_without_command=True)
+    def _root(
+        version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+    ) -> None:
+        if version:
+            from mediamix._version import __version__
+
+            console.print(f"mediamix {__version__}")
+            raise typer.Exit()
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point of the ``mediamix`` console script."""
+    app()

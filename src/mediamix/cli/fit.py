@@ -1,0 +1,54 @@
+"""``mediamix fit``: fit a config to a table and write the output folder."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mediamix.cli.app import console, err_console
+from mediamix.cli.render import print_summary
+from mediamix.errors import ConvergenceWarning
+
+__all__ = ["fit_command", "report_fit"]
+
+
+def report_fit(mmm: object, out: Path, caught: list[warnings.WarningMessage], truth: dict | None = None) -> None:
+    """Print a fitted model's summary, its convergence warnings and where it was written."""
+    print_summary(console, mmm.summary_dict(), truth=truth)  # type: ignore[attr-defined]
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            err_console.print(f"[bold yellow]Warning:[/] {w.message}", highlight=False)
+    console.print(f"Wrote [bold]{out}/[/] (summary.json, contributions.csv, posterior.nc, config.toml)")
+
+
+def fit_command(
+    data: Annotated[Path, typer.Argument(help="The data table: CSV or Parquet, one row per date.")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="The model config (TOML).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created or replaced).")],
+    chains: Annotated[int | None, typer.Option(help="Override [fit] chains.")] = None,
+    draws: Annotated[int | None, typer.Option(help="Override [fit] draws.")] = None,
+    tune: Annotated[int | None, typer.Option(help="Override [fit] tune.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override [fit] seed.")] = None,
+    sampler: Annotated[str | None, typer.Option(help="Override [fit] sampler: nutpie, pymc or numpyro.")] = None,
+    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = None,
+) -> None:
+    """Fit the model in CONFIG to DATA and write the results to OUT."""
+    from mediamix.config import load_config
+    from mediamix.mmm import MMM
+
+    cfg = load_config(config)
+    cfg = cfg.with_fit(chains=chains, draws=draws, tune=tune, seed=seed, sampler=sampler)
+    mmm = MMM.from_config(cfg)
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        status = console.status("Fitting…", spinner="dots") if not show_progress else nullcontext()
+        with status:
+            mmm.fit(data, progressbar=show_progress)
+    mmm.save(out)
+    report_fit(mmm, out, list(caught))

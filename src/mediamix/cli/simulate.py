@@ -1,0 +1,35 @@
+"""``mediamix simulate seed``: write the demo data set, its truth and a matching config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mediamix.cli.app import console
+
+__all__ = ["seed_command", "DEFAULT_DEMO_SEED"]
+
+#: Seed of the built-in demo data (see mediamix.simulate.seed_example).
+DEFAULT_DEMO_SEED = 1  # the default of seed_example; see the CHANGELOG for why not 42
+
+
+def seed_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write data.csv, truth.json and mmm.toml to.")],
+    seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = DEFAULT_DEMO_SEED,
+) -> None:
+    """Simulate the seed example (2 channels, 179 weeks) with known truth."""
+    import tomli_w
+
+    from mediamix.output import atomic_folder
+    from mediamix.simulate import seed_example
+
+    dataset = seed_example(seed=seed)
+    with atomic_folder(out) as tmp:
+        dataset.data.to_csv(tmp / "data.csv", index=False, date_format="%Y-%m-%d")
+        (tmp / "truth.json").write_text(json.dumps(dataset.truth, indent=2) + "\n", encoding="utf-8")
+        (tmp / "mmm.toml").write_text(tomli_w.dumps(dataset.config), encoding="utf-8")
+    console.print(f"Wrote [bold]{out}/[/] (data.csv, truth.json, mmm.toml): {len(dataset.data)} weeks, seed {seed}")
+    console.print(f"Fit it with: mediamix fit {out}/data.csv --config {out}/mmm.toml --out {out}/fit")

@@ -1,0 +1,71 @@
+"""Read and write ``mmm.toml`` files, turning pydantic's errors into one clear message."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import ValidationError
+
+from mediamix.config.schema import MMMConfig, describe_validation_error
+from mediamix.errors import ConfigError
+
+__all__ = ["load_config", "parse_config", "config_to_dict", "dump_config"]
+
+
+def parse_config(raw: Mapping[str, Any], source: str = "") -> MMMConfig:
+    """Validate a config given as nested dicts (the TOML structure).
+
+    Parameters
+    ----------
+    raw : mapping
+        ``{"data": {...}, "model": {...}, "fit": {...}, "priors": {...}}``.
+    source : str, default=""
+        Where it came from, for messages (a file path).
+
+    Raises
+    ------
+    ConfigError
+        Naming the offending key and what was expected.
+    """
+    try:
+        return MMMConfig.model_validate(dict(raw))
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, source)) from None
+    except ConfigError as err:
+        prefix = f"Invalid config {source}: " if source else "Invalid config: "
+        raise ConfigError(prefix + str(err)) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> MMMConfig:
+    """Read and validate a TOML config file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"Config file '{p}' does not exist (expected a TOML file such as mmm.toml).")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"Config file '{p}' is not valid TOML: {err}.") from None
+    return parse_config(raw, source=f"'{p}'")
+
+
+def config_to_dict(config: MMMConfig) -> dict[str, Any]:
+    """The resolved config as plain nested dicts (TOML-ready; ``None`` values dropped)."""
+    out: dict[str, Any] = {
+        "data": config.data.model_dump(),
+        "model": config.model.model_dump(),
+        "fit": {k: v for k, v in config.fit.model_dump().items() if v is not None},
+        "priors": {name: prior.to_mapping() for name, prior in config.priors.items()},
+    }
+    for key in ("channels", "controls"):
+        out["data"][key] = list(out["data"][key])
+    return out
+
+
+def dump_config(config: MMMConfig) -> str:
+    """The resolved config as TOML text; :func:`load_config` reads it back to an equal config."""
+    return tomli_w.dumps(config_to_dict(config))

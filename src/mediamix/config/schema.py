@@ -1,0 +1,191 @@
+"""The configuration schema: what a ``mmm.toml`` may say, checked by pydantic.
+
+Unknown keys are errors that name the key and suggest the closest valid one;
+options are ``Literal`` values, never free strings. :class:`MMMConfig` is frozen
+and fully resolved: every prior the model will use is in it, so writing it back
+out (``config.toml`` in an output folder) records exactly what was fitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mediamix.errors import ConfigError, did_you_mean
+from mediamix.priors import DEFAULT_PRIORS, PRIOR_DIMS, Prior
+from mediamix.transforms import ADSTOCKS, SATURATIONS
+
+__all__ = [
+    "describe_validation_error",
+    "DataConfig", "ModelConfig", "FitConfig", "MMMConfig", "RESERVED_NAMES", "SamplerName"]
+
+#: Names that label baseline components in results; a channel or control may not use them.
+RESERVED_NAMES = frozenset({"intercept", "trend", "seasonality", "date", "mu", "media", "baseline"})
+
+SamplerName = Literal["nutpie", "pymc", "numpyro"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Section):
+    """``[data]``: which columns mean what."""
+
+    date: str = Field("date", min_length=1, description="The date column.")
+    target: str = Field("y", min_length=1, description="The KPI column.")
+    channels: tuple[str, ...] = Field(..., min_length=1, description="Media spend columns.")
+    controls: tuple[str, ...] = Field((), description="Control (non-media) columns.")
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> DataConfig:
+        seen: dict[str, str] = {self.date: "date", self.target: "target"}
+        if self.target == self.date:
+            raise ValueError(f"target and date are the same column '{self.date}'")
+        for role, names in (("channels", self.channels), ("controls", self.controls)):
+            for name in names:
+                if not name:
+                    raise ValueError(f"{role} has an empty column name")
+                if name in seen:
+                    raise ValueError(f"column '{name}' is listed in {role} and already used as {seen[name]}")
+                if name in RESERVED_NAMES:
+                    raise ValueError(
+                        f"{role} column '{name}' uses a reserved name; rename it "
+                        f"(reserved: {', '.join(sorted(RESERVED_NAMES))})"
+                    )
+                seen[name] = role
+        return self
+
+
+class ModelConfig(_Section):
+    """``[model]``: the model's structure."""
+
+    adstock: Literal["geometric"] = "geometric"
+    l_max: int = Field(8, ge=1, le=104, description="Adstock window in periods, lag 0 included.")
+    normalize_adstock: bool = True
+    saturation: Literal["logistic"] = "logistic"
+    yearly_seasonality: int = Field(2, ge=0, le=20, description="Fourier order; 0 turns it off.")
+    trend: Literal["none", "linear"] = "linear"
+
+
+class FitConfig(_Section):
+    """``[fit]``: how to sample."""
+
+    sampler: SamplerName = "nutpie"
+    chains: int = Field(4, ge=1, le=64)
+    draws: int = Field(2000, ge=1)
+    tune: int = Field(1000, ge=0)
+    seed: int | None = Field(42, ge=0)
+    target_accept: float = Field(0.9, gt=0.5, lt=1.0)
+
+
+class MMMConfig(_Section):
+    """A whole, resolved mediamix configuration.
+
+    ``priors`` maps parameter names (``intercept``, ``beta``, ``alpha``, ``lam``,
+    ``sigma``, ``gamma_control``, ``gamma_fourier``, ``trend_slope``) to
+    :class:`~mediamix.priors.Prior`. Given priors override the defaults; after
+    validation every parameter of the chosen model has one.
+    """
+
+    data: DataConfig
+    model: ModelConfig = ModelConfig()
+    fit: FitConfig = FitConfig()
+    priors: dict[str, Prior] = Field(default_factory=dict)
+
+    @field_validator("priors", mode="before")
+    @classmethod
+    def _parse_priors(cls, value: Any) -> dict[str, Prior]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("priors must be a table of parameter name -> prior")
+        return {name: Prior.from_mapping(table, where=f"priors.{name}") for name, table in value.items()}
+
+    @model_validator(mode="after")
+    def _resolve_priors(self) -> MMMConfig:
+        known = self.prior_defaults()
+        for name, prior in self.priors.items():
+            if name not in known:
+                raise ConfigError(
+                    f"Unknown prior 'priors.{name}'.{did_you_mean(name, known)}"
+                    f" Parameters of this model: {', '.join(known)}."
+                )
+            labels = self.prior_labels(name)
+            if prior.labels():
+                # Fails with a message listing the known names if one is unknown or missing.
+                try:
+                    prior.resolve(labels)
+                except ConfigError as err:
+                    raise ConfigError(f"priors.{name}: {err}") from None
+        object.__setattr__(self, "priors", {**known, **self.priors})
+        return self
+
+    def prior_defaults(self) -> dict[str, Prior]:
+        """The default prior of every parameter this model has."""
+        out = dict(DEFAULT_PRIORS)
+        out.update(ADSTOCKS[self.model.adstock].default_priors)
+        out.update(SATURATIONS[self.model.saturation].default_priors)
+        if not self.data.controls:
+            out.pop("gamma_control")
+        if self.model.yearly_seasonality == 0:
+            out.pop("gamma_fourier")
+        if self.model.trend == "none":
+            out.pop("trend_slope")
+        return out
+
+    def prior_labels(self, name: str) -> list[str] | None:
+        """The names along parameter ``name``'s dimension (channels, controls), if any."""
+        dim = PRIOR_DIMS.get(name, "channel")
+        if dim == "channel":
+            return list(self.data.channels)
+        if dim == "control":
+            return list(self.data.controls)
+        return None
+
+    def with_fit(self, **overrides: Any) -> MMMConfig:
+        """A copy whose ``[fit]`` values are replaced by the non-``None`` ``overrides``."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self
+        try:
+            fit = FitConfig.model_validate({**self.fit.model_dump(), **given})
+        except ValidationError as err:
+            raise ConfigError(describe_validation_error(err).replace("'", "'fit.", 1)) from None
+        return self.model_copy(update={"fit": fit})
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The valid keys of the section that ``loc`` points into."""
+    current: Any = model
+    for part in loc[:-1]:
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        current = fields[part].annotation
+    return list(getattr(current, "model_fields", {}))
+
+
+def describe_validation_error(err: ValidationError, source: str = "") -> str:
+    """One message for all of a pydantic error's problems, naming each key."""
+    lines = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            known = _fields_at(MMMConfig, loc)
+            lines.append(
+                f"unknown key '{key}'.{did_you_mean(str(loc[-1]), known)}"
+                + (f" Valid keys here: {', '.join(known)}." if known else "")
+            )
+        elif e["type"] == "missing":
+            lines.append(f"missing required key '{key}'.")
+        else:
+            msg = e["msg"].removeprefix("Value error, ").rstrip(".")
+            got = e.get("input")
+            got_txt = "" if isinstance(got, Mapping) or got is None else f" Got {got!r}."
+            lines.append(f"'{key}': {msg}.{got_txt}" if loc else f"{msg}.")
+    head = f"Invalid config {source}: " if source else "Invalid config: "
+    return head + (lines[0] if len(lines) == 1 else "\n  - " + "\n  - ".join(lines))

@@ -1,0 +1,454 @@
+"""The :class:`MMM` facade: configure, fit, attribute, predict, save.
+
+``MMM`` holds state and delegates: validation to :mod:`mediamix.data`, the model
+to :mod:`mediamix.model`, sampling to :mod:`mediamix.inference`, every number
+it reports to the pure functions of :mod:`mediamix.analysis`, and files to
+:mod:`mediamix.output`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from mediamix import analysis, output
+from mediamix._version import __version__
+from mediamix.config import MMMConfig, dump_config, load_config, parse_config
+from mediamix.config.schema import SamplerName
+from mediamix.data import read_table, validate_data
+from mediamix.errors import ConvergenceWarning, NotFittedError
+from mediamix.inference import diagnose, get_sampler
+from mediamix.model.design import Design, Scales, make_design
+from mediamix.priors import Prior
+
+__all__ = ["MMM", "load"]
+
+
+class MMM:
+    """A Bayesian media mix model.
+
+    ``y_t = intercept + Σ_m β_m·saturation(adstock(x_m))_t + Σ_c γ_c·z_{c,t} + trend_t + seasonality_t + ε_t``
+
+    Parameters
+    ----------
+    channels : sequence of str
+        Media spend columns. Results are keyed by these names.
+    date : str, default="date"
+        The date column (evenly spaced, e.g. weekly).
+    target : str, default="y"
+        The KPI column.
+    controls : sequence of str, default=()
+        Non-media columns (events, price, ...).
+    adstock : {"geometric"}, default="geometric"
+    l_max : int, default=8
+        Adstock window in periods, lag 0 included.
+    normalize_adstock : bool, default=True
+    saturation : {"logistic"}, default="logistic"
+    yearly_seasonality : int, default=2
+        Fourier order of the yearly cycle; 0 turns it off.
+    trend : {"linear", "none"}, default="linear"
+    priors : mapping of str to Prior or dict, optional
+        Overrides of the default priors by parameter name (``intercept``,
+        ``beta``, ``alpha``, ``lam``, ``sigma``, ``gamma_control``,
+        ``gamma_fourier``, ``trend_slope``), e.g.
+        ``{"beta": Prior("HalfNormal", {"sigma": {"tv": 1.0, "search": 0.5}})}``.
+    sampler : {"nutpie", "pymc", "numpyro"}, default="nutpie"
+    chains, draws, tune : int, default=4, 2000, 1000
+    seed : int or None, default=42
+    target_accept : float, default=0.9
+
+    Raises
+    ------
+    ConfigError
+        If any argument is invalid, naming it.
+
+    Examples
+    --------
+    >>> from mediamix import MMM, simulate
+    >>> demo = simulate.seed_example()
+    >>> mmm = MMM(date="date_week", target="y", channels=["x1", "x2"],
+    ...           controls=["event_1", "event_2"])
+    >>> mmm.fit(demo.data)  # doctest: +SKIP
+    >>> mmm.roas().mean(("chain", "draw"))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        channels: Sequence[str],
+        date: str = "date",
+        target: str = "y",
+        controls: Sequence[str] = (),
+        adstock: str = "geometric",
+        l_max: int = 8,
+        normalize_adstock: bool = True,
+        saturation: str = "logistic",
+        yearly_seasonality: int = 2,
+        trend: str = "linear",
+        priors: Mapping[str, Prior | Mapping[str, Any]] | None = None,
+        sampler: SamplerName = "nutpie",
+        chains: int = 4,
+        draws: int = 2000,
+        tune: int = 1000,
+        seed: int | None = 42,
+        target_accept: float = 0.9,
+    ) -> None:
+        if isinstance(channels, str):
+            channels = [channels]
+        self.config = parse_config(
+            {
+                "data": {"date": date, "target": target, "channels": list(channels), "controls": list(controls)},
+                "model": {
+                    "adstock": adstock,
+                    "l_max": l_max,
+                    "normalize_adstock": normalize_adstock,
+                    "saturation": saturation,
+                    "yearly_seasonality": yearly_seasonality,
+                    "trend": trend,
+                },
+                "fit": {
+                    "sampler": sampler,
+                    "chains": chains,
+                    "draws": draws,
+                    "tune": tune,
+                    "seed": seed,
+                    "target_accept": target_accept,
+                },
+                "priors": dict(priors or {}),
+            }
+        )
+
+    @classmethod
+    def from_config(cls, config: MMMConfig | Mapping[str, Any] | str | os.PathLike[str]) -> MMM:
+        """An unfitted model from a resolved config, a TOML-shaped dict, or a TOML file path."""
+        if isinstance(config, str | os.PathLike):
+            config = load_config(config)
+        elif not isinstance(config, MMMConfig):
+            config = parse_config(config)
+        self = cls.__new__(cls)
+        self.config = config
+        return self
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        data: pd.DataFrame | str | os.PathLike[str],
+        *,
+        sampler: SamplerName | None = None,
+        chains: int | None = None,
+        draws: int | None = None,
+        tune: int | None = None,
+        seed: int | None = None,
+        progressbar: bool = False,
+    ) -> MMM:
+        """Validate ``data``, build the model and sample its posterior with NUTS.
+
+        Parameters
+        ----------
+        data : DataFrame or path
+            One row per date with the configured columns; a path is read as CSV or Parquet.
+        sampler, chains, draws, tune, seed : optional
+            Override the config's ``[fit]`` values for this fit.
+        progressbar : bool, default=False
+            Show the sampler's progress bar.
+
+        Returns
+        -------
+        MMM
+            ``self``, with ``data_``, ``scales_``, ``design_``, ``idata_``,
+            ``diagnostics_`` and ``timing_`` set.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When r-hat > 1.01, ESS < 400 or there are divergences, saying what to try.
+        """
+        from mediamix.model.build import build_model  # PyMC is imported only when fitting
+
+        start = time.perf_counter()
+        config = self.config.with_fit(sampler=sampler, chains=chains, draws=draws, tune=tune, seed=seed)
+        frame = self._validate(data, training=True, config=config)
+        scales = Scales.from_frame(frame, config)
+        design = make_design(frame, config, scales)
+        model = build_model(config, design)
+        fit = config.fit
+        result = get_sampler(fit.sampler).sample(
+            model,
+            chains=fit.chains,
+            draws=fit.draws,
+            tune=fit.tune,
+            seed=fit.seed,
+            target_accept=fit.target_accept,
+            progressbar=progressbar,
+        )
+        self.config_ = config
+        self.data_ = frame
+        self.scales_ = scales
+        self.design_ = design
+        self.idata_ = result.idata
+        self.diagnostics_ = diagnose(result.idata)
+        self.timing_ = {
+            "compile_s": result.compile_s,
+            "sampling_s": result.sampling_s,
+            "total_s": time.perf_counter() - start,
+        }
+        self._decomposition: xr.Dataset | None = None
+        for problem in self.diagnostics_.problems():
+            warnings.warn(problem, ConvergenceWarning, stacklevel=2)
+        return self
+
+    def _validate(self, data: Any, *, training: bool, config: MMMConfig | None = None) -> pd.DataFrame:
+        config = config or self.config
+        frame = read_table(data) if isinstance(data, str | os.PathLike) else data
+        d = config.data
+        has_target = training or d.target in frame.columns
+        return validate_data(
+            frame,
+            date=d.date,
+            target=d.target if has_target else None,
+            channels=d.channels,
+            controls=d.controls,
+            l_max=config.model.l_max if training else 0,
+        )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "idata_"):
+            raise NotFittedError("This MMM is not fitted yet. Call fit(data) first, or mediamix.load(folder).")
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether a posterior is available."""
+        return hasattr(self, "idata_")
+
+    # -------------------------------------------------------- attribution
+    @property
+    def posterior(self) -> xr.Dataset:
+        """The posterior draws of every parameter, on the scaled data (dims chain, draw, ...)."""
+        self._check_fitted()
+        return self.idata_["posterior"].to_dataset()
+
+    def decomposition(self) -> xr.Dataset:
+        """Every component of the fitted mean per draw and date, in target units.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``channel_contribution`` (chain, draw, date, channel),
+            ``control_contribution`` (chain, draw, date, control), ``intercept``,
+            ``trend``, ``seasonality`` and ``mu`` (chain, draw, date).
+        """
+        self._check_fitted()
+        if getattr(self, "_decomposition", None) is None:
+            self._decomposition = analysis.decompose(self.posterior, self.design_, self.config_)
+        return self._decomposition
+
+    def channel_contributions(self) -> xr.DataArray:
+        """Contribution of each channel per date, dims (chain, draw, date, channel), target units."""
+        return self.decomposition()["channel_contribution"]
+
+    def contributions(self) -> pd.DataFrame:
+        """Posterior-mean contribution per date of each channel and baseline component."""
+        return analysis.contributions_table(self.decomposition(), date_column=self.config_.data.date)
+
+    def roas(self) -> xr.DataArray:
+        """Return on ad spend per channel (total contribution / total spend), dims (chain, draw, channel)."""
+        return analysis.channel_roas(self.decomposition(), self.design_)
+
+    def channel_summary(self, prob: float = analysis.HDI_PROB) -> dict[str, dict[str, Any]]:
+        """Per channel: spend, and contribution, share and ROAS as mean with HDI (a dict)."""
+        return analysis.channel_summary(self.decomposition(), self.design_, prob)
+
+    def summary(self, prob: float = analysis.HDI_PROB) -> pd.DataFrame:
+        """Per channel: spend, contribution, share and ROAS with HDI, as a table indexed by channel."""
+        rows = {}
+        for name, entry in self.channel_summary(prob).items():
+            row: dict[str, float] = {"spend": entry["spend"]}
+            for key in ("contribution", "share", "roas"):
+                for stat, value in entry[key].items():
+                    row[f"{key}_{stat}"] = value
+            rows[name] = row
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("channel")
+
+    def summary_dict(self, prob: float = analysis.HDI_PROB) -> dict[str, Any]:
+        """The content of ``summary.json``."""
+        self._check_fitted()
+        d = self.diagnostics_
+        return {
+            "mediamix_version": __version__,
+            "hdi_prob": prob,
+            "target": self.config_.data.target,
+            "dates": {
+                "first": str(self.design_.dates[0].date()),
+                "last": str(self.design_.dates[-1].date()),
+                "count": len(self.design_.dates),
+            },
+            "channels": self.channel_summary(prob),
+            "diagnostics": {
+                "r_hat_max": d.r_hat_max,
+                "ess_bulk_min": d.ess_bulk_min,
+                "ess_tail_min": d.ess_tail_min,
+                "divergences": d.divergences,
+                "converged": d.converged,
+                "chains": d.chains,
+                "draws": d.draws,
+                "sampler": self.config_.fit.sampler,
+            },
+            "timing": dict(self.timing_),
+        }
+
+    # ---------------------------------------------------------- prediction
+    def _design_for(self, data: pd.DataFrame | str | os.PathLike[str]) -> Design:
+        frame = self._validate(data, training=False, config=self.config_)
+        dates = pd.DatetimeIndex(frame[self.config_.data.date])
+        last = self.design_.dates[-1]
+        follows = dates[0] == last + pd.Timedelta(days=self.scales_.step_days)
+        return make_design(frame, self.config_, self.scales_, history=self.data_ if follows else None)
+
+    def predict(
+        self,
+        data: pd.DataFrame | str | os.PathLike[str],
+        *,
+        include_noise: bool = False,
+        seed: int | None = None,
+    ) -> xr.DataArray:
+        """Posterior predictions of the target for new (or the training) dates.
+
+        When ``data`` starts the period right after the training data, spend
+        from the last training weeks carries over into it through the adstock.
+
+        Parameters
+        ----------
+        data : DataFrame or path
+            The date, channel and control columns (the target is optional).
+        include_noise : bool, default=False
+            Draw observations (mean + noise) instead of the expected value.
+        seed : int, optional
+
+        Returns
+        -------
+        xarray.DataArray, dims (chain, draw, date), in target units.
+        """
+        self._check_fitted()
+        design = self._design_for(data)
+        if include_noise:
+            return analysis.predictive(self.posterior, design, self.config_, seed=seed)
+        return analysis.decompose(self.posterior, design, self.config_)["mu"].rename("y")
+
+    def sample_posterior_predictive(self, seed: int | None = None) -> xr.DataArray:
+        """Replicated target for the training dates, dims (chain, draw, date), target units."""
+        self._check_fitted()
+        return analysis.predictive(self.posterior, self.design_, self.config_, seed=seed)
+
+    def sample_prior_predictive(
+        self,
+        data: pd.DataFrame | str | os.PathLike[str] | None = None,
+        *,
+        draws: int = 500,
+        seed: int | None = None,
+    ) -> xr.Dataset:
+        """Draws from the prior and the target they imply, before or after fitting.
+
+        Parameters
+        ----------
+        data : DataFrame or path, optional
+            The training table; defaults to the fitted one.
+        draws : int, default=500
+        seed : int, optional
+
+        Returns
+        -------
+        xarray.Dataset
+            ``y`` (chain, draw, date) and the decomposition's variables, in
+            target units; ``chain`` has length 1.
+        """
+        import pymc as pm
+
+        from mediamix.model.build import build_model
+
+        if data is None:
+            self._check_fitted()
+            config, design = self.config_, self.design_
+        else:
+            config = self.config
+            frame = self._validate(data, training=True, config=config)
+            design = make_design(frame, config, Scales.from_frame(frame, config))
+        model = build_model(config, design)
+        prior = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
+        params = prior["prior"].to_dataset()
+        parts = analysis.decompose(params, design, config)
+        y = prior["prior_predictive"]["y"] * design.scales.target
+        return parts.assign(y=y.assign_coords(date=parts["date"]))
+
+    # --------------------------------------------------------------- files
+    def save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None = None) -> Path:
+        """Write the output folder (``summary.json``, ``contributions.csv``, ``posterior.nc``, ``config.toml``).
+
+        The folder is written whole or not at all; see :mod:`mediamix.output`.
+
+        Parameters
+        ----------
+        path : path
+            The folder to create or replace (only an empty folder or an earlier
+            mediamix output is replaced).
+        extra_files : mapping of str to str, optional
+            More text files to write into the folder, by file name.
+        """
+        self._check_fitted()
+        summary = self.summary_dict()
+        contributions = self.contributions()
+        date = self.config_.data.date
+        tree = self.idata_.copy()
+        stats = tree["sample_stats"].to_dataset()
+        # Object-typed sampler messages do not fit netCDF; the flags beside them keep the information.
+        tree["sample_stats"] = xr.DataTree(stats.drop_vars([v for v in stats.data_vars if stats[v].dtype == object]))
+        tree[output.FIT_DATA_GROUP] = xr.DataTree(output.frame_to_dataset(self.data_, date))
+        with output.atomic_folder(path) as tmp:
+            output.write_json(tmp / output.SUMMARY_FILE, summary)
+            contributions.to_csv(tmp / output.CONTRIBUTIONS_FILE, index=False, date_format="%Y-%m-%d")
+            tree.to_netcdf(tmp / output.POSTERIOR_FILE, engine="h5netcdf")
+            (tmp / output.CONFIG_FILE).write_text(dump_config(self.config_), encoding="utf-8")
+            for name, text in (extra_files or {}).items():
+                (tmp / Path(name).name).write_text(text, encoding="utf-8")
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> MMM:
+        """A fitted model from an output folder, ready to predict and report without refitting."""
+        folder = Path(path)
+        if not folder.is_dir():
+            raise output.OutputError(f"'{folder}' is not a folder; expected a mediamix output folder.")
+        config = load_config(folder / output.CONFIG_FILE)
+        tree = output.read_posterior(folder / output.POSTERIOR_FILE)
+        if output.FIT_DATA_GROUP not in tree.children:
+            raise output.OutputError(f"'{folder / output.POSTERIOR_FILE}' has no '{output.FIT_DATA_GROUP}' group.")
+        summary = output.read_json(folder / output.SUMMARY_FILE)
+        self = cls.from_config(config)
+        frame = self._validate(output.dataset_to_frame(tree[output.FIT_DATA_GROUP].to_dataset()), training=True)
+        self.config_ = config
+        self.data_ = frame
+        self.scales_ = Scales.from_frame(frame, config)
+        self.design_ = make_design(frame, config, self.scales_)
+        self.idata_ = tree
+        self.diagnostics_ = diagnose(tree)
+        self.timing_ = dict(summary.get("timing", {}))
+        self._decomposition = None
+        return self
+
+    def __repr__(self) -> str:
+        d = self.config.data
+        state = "fitted" if self.is_fitted else "not fitted"
+        return f"MMM(target={d.target!r}, channels={list(d.channels)!r}, {state})"
+
+
+def load(path: str | os.PathLike[str]) -> MMM:
+    """Load a fitted :class:`MMM` from an output folder written by :meth:`MMM.save` or ``mediamix fit``."""
+    return MMM.load(path)
+
+

@@ -1,0 +1,214 @@
+"""Prior value objects and the default-prior table.
+
+A :class:`Prior` names a distribution and its parameters. It is checked when it
+is made: an unknown distribution, a missing or unknown parameter, or a value
+outside its support is a :class:`~mediamix.errors.ConfigError` that says which.
+
+A parameter may be one number for every channel, or a table keyed by channel
+name (``{"tv": 1.0, "search": 0.5}``); :meth:`Prior.resolve` turns such a table
+into an array ordered like the model's channels, and rejects a name that is not
+one of them. Channels are matched by name, never by position.
+
+This module is pure Python; :mod:`mediamix.model.build` turns priors into PyMC
+random variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mediamix.errors import ConfigError, did_you_mean
+
+__all__ = ["Prior", "DISTRIBUTIONS", "DEFAULT_PRIORS", "PRIOR_DIMS", "default_priors"]
+
+
+@dataclass(frozen=True)
+class _Family:
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    positive: tuple[str, ...] = ()
+
+
+#: The distributions a prior may use, with their parameters (PyMC's names).
+DISTRIBUTIONS: dict[str, _Family] = {
+    "Normal": _Family(("mu", "sigma"), positive=("sigma",)),
+    "HalfNormal": _Family(("sigma",), positive=("sigma",)),
+    "LogNormal": _Family(("mu", "sigma"), positive=("sigma",)),
+    "TruncatedNormal": _Family(("mu", "sigma"), ("lower", "upper"), positive=("sigma",)),
+    "StudentT": _Family(("nu", "mu", "sigma"), positive=("nu", "sigma")),
+    "HalfStudentT": _Family(("nu", "sigma"), positive=("nu", "sigma")),
+    "Beta": _Family(("alpha", "beta"), positive=("alpha", "beta")),
+    "Gamma": _Family(("alpha", "beta"), positive=("alpha", "beta")),
+    "Exponential": _Family(("lam",), positive=("lam",)),
+    "Uniform": _Family(("lower", "upper")),
+}
+
+ParamValue = float | Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A prior distribution: a PyMC distribution name and its parameters.
+
+    Parameters
+    ----------
+    dist : str
+        One of :data:`DISTRIBUTIONS` (``"Normal"``, ``"HalfNormal"``, ``"Beta"``, ...).
+    params : mapping of str to float or mapping of str to float
+        The distribution's parameters by PyMC name. A value may be a table keyed
+        by channel (or control) name to give each its own prior.
+
+    Examples
+    --------
+    >>> Prior("HalfNormal", {"sigma": 2.0})
+    Prior('HalfNormal', sigma=2.0)
+    >>> Prior("HalfNormal", {"sigma": {"tv": 1.0, "search": 0.5}}).resolve(["search", "tv"])
+    {'sigma': array([0.5, 1. ])}
+    """
+
+    dist: str
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        family = DISTRIBUTIONS.get(self.dist)
+        if family is None:
+            raise ConfigError(
+                f"Unknown prior distribution '{self.dist}'.{did_you_mean(self.dist, DISTRIBUTIONS)}"
+                f" Expected one of: {', '.join(DISTRIBUTIONS)}."
+            )
+        allowed = family.required + family.optional
+        for name in self.params:
+            if name not in allowed:
+                raise ConfigError(
+                    f"Prior {self.dist} has no parameter '{name}'.{did_you_mean(name, allowed)}"
+                    f" Expected: {', '.join(allowed)}."
+                )
+        missing = [p for p in family.required if p not in self.params]
+        if missing:
+            raise ConfigError(f"Prior {self.dist} needs parameter(s) {', '.join(missing)}.")
+        for name, value in self.params.items():
+            values = value.values() if isinstance(value, Mapping) else [value]
+            for v in values:
+                if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+                    raise ConfigError(
+                        f"Prior {self.dist} parameter '{name}' must be a finite number. Got {v!r}."
+                    )
+                if name in family.positive and v <= 0:
+                    raise ConfigError(
+                        f"Prior {self.dist} parameter '{name}' must be > 0. Got {v!r}."
+                    )
+        # Freeze nested tables so the value object stays hashable-by-value in spirit.
+        object.__setattr__(
+            self,
+            "params",
+            {
+                k: (dict(v) if isinstance(v, Mapping) else float(v))
+                for k, v in self.params.items()
+            },
+        )
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Any], where: str = "prior") -> Prior:
+        """Build a prior from a flat table such as ``{"dist": "Normal", "mu": 0, "sigma": 2}``.
+
+        Parameters
+        ----------
+        table : mapping
+            ``dist`` plus the parameters, the way a TOML ``[priors.NAME]`` table reads.
+        where : str, default="prior"
+            Where the table came from, for error messages (e.g. ``"priors.beta"``).
+        """
+        if isinstance(table, Prior):
+            return table
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where} must be a table with 'dist' and its parameters. Got {table!r}.")
+        if "dist" not in table:
+            raise ConfigError(f"{where} needs a 'dist' key naming the distribution (e.g. dist = \"Normal\").")
+        params = {k: v for k, v in table.items() if k != "dist"}
+        try:
+            return cls(str(table["dist"]), params)
+        except ConfigError as err:
+            raise ConfigError(f"{where}: {err}") from None
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The flat table form, inverse of :meth:`from_mapping`."""
+        return {"dist": self.dist, **{k: (dict(v) if isinstance(v, Mapping) else v) for k, v in self.params.items()}}
+
+    def labels(self) -> set[str]:
+        """Every channel/control name that a per-name parameter table mentions."""
+        return {name for v in self.params.values() if isinstance(v, Mapping) for name in v}
+
+    def resolve(self, labels: Sequence[str] | None = None) -> dict[str, float | np.ndarray]:
+        """Parameters ready for the model: per-name tables become arrays ordered like ``labels``.
+
+        Parameters
+        ----------
+        labels : sequence of str, optional
+            The names along the prior's dimension (e.g. the channels). Needed when
+            any parameter is a per-name table.
+
+        Raises
+        ------
+        ConfigError
+            If a table names an unknown label or misses one.
+        """
+        out: dict[str, float | np.ndarray] = {}
+        for name, value in self.params.items():
+            if not isinstance(value, Mapping):
+                out[name] = float(value)
+                continue
+            if labels is None:
+                raise ConfigError(
+                    f"Prior {self.dist} parameter '{name}' is a per-name table, "
+                    "but this prior has no named dimension."
+                )
+            unknown = [k for k in value if k not in labels]
+            if unknown:
+                raise ConfigError(
+                    f"Prior {self.dist} parameter '{name}' names unknown '{unknown[0]}'."
+                    f"{did_you_mean(unknown[0], labels)} Known names: {', '.join(labels)}."
+                )
+            missing = [k for k in labels if k not in value]
+            if missing:
+                raise ConfigError(
+                    f"Prior {self.dist} parameter '{name}' has no value for '{missing[0]}'."
+                    f" Give every one of: {', '.join(labels)}."
+                )
+            out[name] = np.array([float(value[k]) for k in labels])
+        return out
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"Prior({self.dist!r}, {args})"
+
+
+#: The dimension of each baseline parameter (``None``: a scalar). Transform
+#: parameters (adstock ``alpha``, saturation ``lam``...) live on ``channel`` and
+#: their default priors come with the transform, see :mod:`mediamix.transforms`.
+PRIOR_DIMS: dict[str, str | None] = {
+    "intercept": None,
+    "beta": "channel",
+    "sigma": None,
+    "gamma_control": "control",
+    "gamma_fourier": "fourier_mode",
+    "trend_slope": None,
+}
+
+#: The seed's baseline priors, on the scaled (max-abs) target, channels and controls.
+DEFAULT_PRIORS: dict[str, Prior] = {
+    "intercept": Prior("Normal", {"mu": 0.0, "sigma": 2.0}),
+    "beta": Prior("HalfNormal", {"sigma": 2.0}),
+    "sigma": Prior("HalfNormal", {"sigma": 2.0}),
+    "gamma_control": Prior("Normal", {"mu": 0.0, "sigma": 2.0}),
+    "gamma_fourier": Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
+    "trend_slope": Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
+}
+
+
+def default_priors() -> dict[str, Prior]:
+    """A fresh copy of :data:`DEFAULT_PRIORS`."""
+    return dict(DEFAULT_PRIORS)
