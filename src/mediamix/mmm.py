@@ -24,7 +24,7 @@ from mediamix.config import MMMConfig, dump_config, load_config, parse_config
 from mediamix.config.schema import SamplerName
 from mediamix.data import read_table, validate_data
 from mediamix.errors import ConvergenceWarning, NotFittedError
-from mediamix.inference import diagnose, get_sampler
+from mediamix.inference import Sampler, diagnose, get_sampler
 from mediamix.model.design import Design, Scales, make_design
 from mediamix.priors import Prior
 
@@ -141,7 +141,7 @@ class MMM:
         self,
         data: pd.DataFrame | str | os.PathLike[str],
         *,
-        sampler: SamplerName | None = None,
+        sampler: SamplerName | Sampler | None = None,
         chains: int | None = None,
         draws: int | None = None,
         tune: int | None = None,
@@ -154,7 +154,11 @@ class MMM:
         ----------
         data : DataFrame or path
             One row per date with the configured columns; a path is read as CSV or Parquet.
-        sampler, chains, draws, tune, seed : optional
+        sampler : {"nutpie", "pymc", "numpyro"} or Sampler, optional
+            Override the config's sampler; an object with the
+            :class:`~mediamix.inference.Sampler` protocol is used as is (e.g.
+            :class:`mediamix.testing.PriorSampler` in tests).
+        chains, draws, tune, seed : int, optional
             Override the config's ``[fit]`` values for this fit.
         progressbar : bool, default=False
             Show the sampler's progress bar.
@@ -173,13 +177,16 @@ class MMM:
         from mediamix.model.build import build_model  # PyMC is imported only when fitting
 
         start = time.perf_counter()
-        config = self.config.with_fit(sampler=sampler, chains=chains, draws=draws, tune=tune, seed=seed)
+        backend = None if sampler is None or isinstance(sampler, str) else sampler
+        config = self.config.with_fit(
+            sampler=None if backend else sampler, chains=chains, draws=draws, tune=tune, seed=seed
+        )
         frame = self._validate(data, training=True, config=config)
         scales = Scales.from_frame(frame, config)
         design = make_design(frame, config, scales)
         model = build_model(config, design)
         fit = config.fit
-        result = get_sampler(fit.sampler).sample(
+        result = (backend or get_sampler(fit.sampler)).sample(
             model,
             chains=fit.chains,
             draws=fit.draws,
@@ -216,6 +223,7 @@ class MMM:
             channels=d.channels,
             controls=d.controls,
             l_max=config.model.l_max if training else 0,
+            require_spend=training,
         )
 
     def _check_fitted(self) -> None:
@@ -370,7 +378,7 @@ class MMM:
         """
         import pymc as pm
 
-        from mediamix.model.build import build_model
+        from mediamix.model.build import TARGET_VAR, build_model
 
         if data is None:
             self._check_fitted()
@@ -383,8 +391,8 @@ class MMM:
         prior = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
         params = prior["prior"].to_dataset()
         parts = analysis.decompose(params, design, config)
-        y = prior["prior_predictive"]["y"] * design.scales.target
-        return parts.assign(y=y.assign_coords(date=parts["date"]))
+        y = prior["prior_predictive"][TARGET_VAR] * design.scales.target
+        return parts.assign(y=(y.dims, y.to_numpy()))
 
     # --------------------------------------------------------------- files
     def save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None = None) -> Path:

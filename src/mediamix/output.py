@@ -38,6 +38,7 @@ __all__ = [
     "CONFIG_FILE",
     "FIT_DATA_GROUP",
     "atomic_folder",
+    "check_target",
     "write_json",
     "read_json",
     "frame_to_dataset",
@@ -59,6 +60,22 @@ def _is_output_folder(path: Path) -> bool:
     return any((path / name).exists() for name in _MARKERS)
 
 
+def check_target(target: str | os.PathLike[str]) -> None:
+    """Raise :class:`OutputError` now if ``target`` could not be replaced by an output folder.
+
+    Call it before long work so a wrong ``--out`` fails in a second, not after the fit.
+    """
+    target = Path(target)
+    if target.exists():
+        if not target.is_dir():
+            raise OutputError(f"Output path '{target}' exists and is a file; expected a folder.")
+        if any(target.iterdir()) and not _is_output_folder(target):
+            raise OutputError(
+                f"Output folder '{target}' is not empty and is not a mediamix output; "
+                "refusing to overwrite it. Choose another --out folder or empty it."
+            )
+
+
 @contextmanager
 def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary folder; on success, move it to ``target`` in one step.
@@ -73,15 +90,8 @@ def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     target : path
         The output folder to create or replace.
     """
+    check_target(target)
     target = Path(target)
-    if target.exists():
-        if not target.is_dir():
-            raise OutputError(f"Output path '{target}' exists and is a file; expected a folder.")
-        if any(target.iterdir()) and not _is_output_folder(target):
-            raise OutputError(
-                f"Output folder '{target}' is not empty and is not a mediamix output; "
-                "refusing to overwrite it. Choose another --out folder or empty it."
-            )
     parent = target.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -95,7 +95,7 @@ def seed_example(seed: int = 1, n_weeks: int = 179) -> SimulatedDataset:
 
     intercept = 2.0
     trend = (np.linspace(0, 50, n_weeks) + 10) ** (1 / 4) - 1
-    doy = dates.dayofyear.to_numpy()
+    doy = dates.day_of_year.to_numpy()
     seasonality = 0.5 * (-np.sin(2 * 2 * np.pi * doy / 365.5) + np.cos(2 * np.pi * doy / 365.5))
     event_1 = (dates == "2019-05-13").astype(float)
     event_2 = (dates == "2020-09-14").astype(float)

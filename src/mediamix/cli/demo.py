@@ -30,8 +30,10 @@ def demo_command(
     import tomli_w
 
     from mediamix.mmm import MMM
+    from mediamix.output import check_target
     from mediamix.simulate import seed_example
 
+    check_target(out)
     dataset = seed_example(seed=data_seed)
     console.print(
         f"[bold]mediamix demo[/]: {len(dataset.data)} simulated weeks, channels "

@@ -40,7 +40,9 @@ def fit_command(
     """Fit the model in CONFIG to DATA and write the results to OUT."""
     from mediamix.config import load_config
     from mediamix.mmm import MMM
+    from mediamix.output import check_target
 
+    check_target(out)
     cfg = load_config(config)
     cfg = cfg.with_fit(chains=chains, draws=draws, tune=tune, seed=seed, sampler=sampler)
     mmm = MMM.from_config(cfg)

@@ -32,6 +32,7 @@ def validate_data(
     channels: Sequence[str],
     controls: Sequence[str] = (),
     l_max: int = 1,
+    require_spend: bool = True,
 ) -> pd.DataFrame:
     """Validate a media mix table and return the model's columns, cleanly typed.
 
@@ -49,6 +50,9 @@ def validate_data(
         Control columns (events, prices, ...): finite, may be negative.
     l_max : int, default=1
         Adstock window length in periods; the table needs more than ``l_max`` rows.
+    require_spend : bool, default=True
+        Reject a channel with zero spend in every row (right for training; a
+        plan to predict may leave a channel off).
 
     Returns
     -------
@@ -82,7 +86,7 @@ def validate_data(
     _check_date_order(dates, date)
     _check_even_steps(dates, date)
     zero = [name for name in channels if not np.any(numeric[name] != 0)]
-    if zero:
+    if zero and require_spend:
         raise DataError(
             f"Channel '{zero[0]}' has zero spend in all {len(dates)} rows; the model cannot "
             "learn its effect. Remove it from the channels or check the data."

@@ -146,7 +146,7 @@ def make_design(
         if n_history:
             target = np.concatenate([np.full(n_history, np.nan), target])
     return Design(
-        dates=dates,
+        dates=pd.DatetimeIndex(dates, name="date"),
         channels=spend / scales.channels,
         spend=spend,
         controls=controls,

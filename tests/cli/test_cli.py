@@ -1,0 +1,177 @@
+"""The CLI end to end through typer's runner: simulate, fit, summary, and bad input."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import mediamix
+from mediamix.cli.app import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "seed"
+    result = runner.invoke(app, ["simulate", "seed", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def fitted_dir(seed_dir: Path) -> tuple[Path, str]:
+    out = seed_dir.parent / "fit"
+    args = ["fit", str(seed_dir / "data.csv"), "--config", str(seed_dir / "mmm.toml"), "--out", str(out),
+            "--chains", "2", "--draws", "300", "--tune", "300", "--seed", "7", "--no-progress"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_simulate_writes_data_truth_and_config(seed_dir: Path) -> None:
+    data = pd.read_csv(seed_dir / "data.csv")
+    assert list(data.columns) == ["date_week", "y", "x1", "x2", "event_1", "event_2"]
+    assert len(data) == 179 and data["date_week"].iloc[0] == "2018-04-02"
+    truth = json.loads((seed_dir / "truth.json").read_text())
+    assert truth["channels"]["x1"]["alpha"] == 0.4 and truth["channels"]["x2"]["lam"] == 3.0
+    assert mediamix.load_config(seed_dir / "mmm.toml").data.channels == ("x1", "x2")
+
+
+def test_fit_writes_the_output_contract(fitted_dir: tuple[Path, str]) -> None:
+    out, printed = fitted_dir
+    assert {p.name for p in out.iterdir()} == {"summary.json", "contributions.csv", "posterior.nc", "config.toml"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mediamix_version"] == mediamix.__version__
+    assert summary["hdi_prob"] == 0.94
+    for entry in summary["channels"].values():
+        assert set(entry) >= {"spend", "contribution", "share", "roas"}
+        for key in ("contribution", "share", "roas"):
+            assert set(entry[key]) == {"mean", "hdi_low", "hdi_high"}
+    assert set(summary["diagnostics"]) >= {"r_hat_max", "ess_bulk_min", "divergences", "converged"}
+    assert set(summary["timing"]) == {"compile_s", "sampling_s", "total_s"}
+    assert "x1" in printed and "ROAS" in printed and "Wrote" in printed
+
+
+def test_flags_override_the_config_and_are_recorded(fitted_dir: tuple[Path, str]) -> None:
+    out, _ = fitted_dir
+    written = tomllib.loads((out / "config.toml").read_text())
+    assert written["fit"]["chains"] == 2 and written["fit"]["draws"] == 300 and written["fit"]["seed"] == 7
+    assert written["priors"]["beta"] == {"dist": "HalfNormal", "sigma": 2.0}  # fully resolved
+
+
+def test_contributions_csv_adds_up_to_the_fitted_mean(fitted_dir: tuple[Path, str]) -> None:
+    out, _ = fitted_dir
+    table = pd.read_csv(out / "contributions.csv")
+    assert list(table.columns) == ["date_week", "x1", "x2", "intercept", "trend", "seasonality", "event_1", "event_2"]
+    loaded = mediamix.load(out)
+    mu = loaded.decomposition()["mu"].mean(("chain", "draw")).to_numpy()
+    np.testing.assert_allclose(table.drop(columns="date_week").sum(axis=1), mu, rtol=1e-9)
+
+
+def test_round_trip_load_gives_the_same_numbers(fitted_dir: tuple[Path, str]) -> None:
+    out, _ = fitted_dir
+    summary = json.loads((out / "summary.json").read_text())
+    loaded = mediamix.load(out)
+    for name, entry in loaded.channel_summary().items():
+        for key in ("contribution", "share", "roas"):
+            for stat in ("mean", "hdi_low", "hdi_high"):
+                assert entry[key][stat] == pytest.approx(summary["channels"][name][key][stat], rel=1e-12)
+
+
+def test_summary_command_prints_a_saved_fit(fitted_dir: tuple[Path, str]) -> None:
+    out, _ = fitted_dir
+    result = runner.invoke(app, ["summary", str(out)])
+    assert result.exit_code == 0
+    assert "x2" in result.output and "Diagnostics" in result.output
+
+
+def _bad(seed_dir: Path, tmp_path: Path, edit, config_text: str | None = None) -> tuple[object, Path]:
+    data = pd.read_csv(seed_dir / "data.csv")
+    data = edit(data)
+    data_path = tmp_path / "data.csv"
+    data.to_csv(data_path, index=False)
+    config_path = tmp_path / "mmm.toml"
+    config_path.write_text(config_text or (seed_dir / "mmm.toml").read_text())
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["fit", str(data_path), "--config", str(config_path), "--out", str(out), "--no-progress"])
+    return result, out
+
+
+def _set(df: pd.DataFrame, row: int, col: str, value: object) -> pd.DataFrame:
+    df = df.astype({col: object})
+    df.loc[row, col] = value
+    return df
+
+
+BAD_DATA = {
+    "missing column": (lambda d: d.drop(columns="x2"), r"x2"),
+    "non-numeric": (lambda d: _set(d, 4, "x1", "abc"), r"x1.*row 5.*abc"),
+    "NaN": (lambda d: _set(d, 9, "y", np.nan), r"y.*row 10"),
+    "negative spend": (lambda d: _set(d, 2, "x2", -1.0), r"x2.*row 3"),
+    "duplicated date": (lambda d: _set(d, 6, "date_week", d.loc[5, "date_week"]), r"date_week"),
+    "unsorted dates": (lambda d: d.iloc[[1, 0, *range(2, len(d))]], r"date_week"),
+    "gap": (lambda d: d.drop(index=20), r"2018-08-13.*2018-08-27|gap"),
+    "all-zero channel": (lambda d: d.assign(x2=0.0), r"x2.*zero"),
+    "too few rows": (lambda d: d.iloc[:5], r"l_max"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_DATA))
+def test_bad_data_exits_2_with_a_clear_message_and_writes_nothing(seed_dir: Path, tmp_path: Path, case: str) -> None:
+    edit, pattern = BAD_DATA[case]
+    result, out = _bad(seed_dir, tmp_path, edit)
+    assert result.exit_code == 2, result.output
+    assert "Error:" in result.output
+    import re
+
+    assert re.search(pattern, result.output.replace("\n", " ")), result.output
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_config_typo_exits_2_naming_the_key(seed_dir: Path, tmp_path: Path) -> None:
+    text = (seed_dir / "mmm.toml").read_text().replace("l_max", "l_maxx")
+    result, out = _bad(seed_dir, tmp_path, lambda d: d, config_text=text)
+    assert result.exit_code == 2
+    assert "l_maxx" in result.output and "Did you mean 'l_max'" in result.output
+    assert not out.exists()
+
+
+def test_missing_data_file_exits_2(seed_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["fit", str(tmp_path / "nope.csv"), "--config", str(seed_dir / "mmm.toml"),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "nope.csv" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_flag_value_exits_2(seed_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["fit", str(seed_dir / "data.csv"), "--config", str(seed_dir / "mmm.toml"),
+                                 "--out", str(tmp_path / "out"), "--sampler", "stan"])
+    assert result.exit_code == 2 and "fit.sampler" in result.output
+
+
+def test_parquet_input_is_read_and_a_foreign_out_folder_fails_before_fitting(seed_dir: Path, tmp_path: Path) -> None:
+    data = pd.read_csv(seed_dir / "data.csv", parse_dates=["date_week"])
+    data.to_parquet(tmp_path / "data.parquet")
+    frame = mediamix.MMM.from_config(seed_dir / "mmm.toml")._validate(tmp_path / "data.parquet", training=True)
+    assert len(frame) == 179 and frame["x1"].dtype == float
+    foreign = tmp_path / "thesis"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("precious")
+    result = runner.invoke(app, ["fit", str(tmp_path / "data.parquet"), "--config", str(seed_dir / "mmm.toml"),
+                                 "--out", str(foreign), "--no-progress"])
+    assert result.exit_code == 2 and "refusing to overwrite" in result.output
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+    assert "Timing" not in result.output  # stopped before any sampling
+
+
+def test_version_flag() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and mediamix.__version__ in result.output

@@ -1,0 +1,118 @@
+"""The MMM facade: fit state, prediction with carryover, predictive draws, save/load."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mediamix
+from mediamix import MMM, ConvergenceWarning, NotFittedError
+from mediamix.testing import PriorSampler
+
+
+def test_unfitted_model_says_so(demo) -> None:
+    mmm = MMM.from_config(demo.config)
+    assert not mmm.is_fitted
+    with pytest.raises(NotFittedError, match="not fitted yet. Call fit"):
+        mmm.roas()
+    assert "not fitted" in repr(mmm)
+
+
+def test_keyword_constructor_equals_config(demo) -> None:
+    mmm = MMM(date="date_week", target="y", channels=["x1", "x2"], controls=["event_1", "event_2"])
+    assert mmm.config == MMM.from_config(demo.config).config
+
+
+def test_fit_sets_the_learned_state(prior_fit) -> None:
+    for attr in ("config_", "data_", "scales_", "design_", "idata_", "diagnostics_", "timing_"):
+        assert hasattr(prior_fit, attr), attr
+    assert prior_fit.config_.fit.draws == 100 and prior_fit.config_.fit.chains == 2
+    assert prior_fit.roas().dims == ("chain", "draw", "channel")
+    assert list(prior_fit.roas()["channel"].values) == ["x1", "x2"]
+
+
+def test_summary_table_is_indexed_by_channel(prior_fit) -> None:
+    table = prior_fit.summary()
+    assert list(table.index) == ["x1", "x2"]
+    assert {"spend", "contribution_mean", "roas_hdi_low", "share_hdi_high"} <= set(table.columns)
+
+
+def test_divergences_raise_a_convergence_warning(demo) -> None:
+    mmm = MMM.from_config(demo.config)
+    with pytest.warns(ConvergenceWarning, match="3 divergent transitions"):
+        mmm.fit(demo.data, sampler=PriorSampler(divergences=3), chains=2, draws=20)
+
+
+def test_predict_in_sample_equals_fitted_mean(prior_fit, demo) -> None:
+    pred = prior_fit.predict(demo.data)
+    np.testing.assert_allclose(pred, prior_fit.decomposition()["mu"])
+
+
+def _future(demo, weeks: int, spend: float) -> pd.DataFrame:
+    last = demo.data["date_week"].iloc[-1]
+    dates = pd.date_range(last + pd.Timedelta(days=7), periods=weeks, freq="7D")
+    return pd.DataFrame({"date_week": dates, "x1": spend, "x2": spend, "event_1": 0.0, "event_2": 0.0})
+
+
+def test_future_weeks_carry_over_spend_from_the_last_training_weeks(prior_fit, demo) -> None:
+    future = _future(demo, weeks=10, spend=0.0)
+    parts = mediamix.analysis.decompose(prior_fit.posterior, prior_fit._design_for(future), prior_fit.config_)
+    media = parts["channel_contribution"].sel(channel="x1").mean(("chain", "draw")).to_numpy()
+    assert media[0] > 0  # last training weeks' spend still works
+    assert np.all(np.diff(media[:7]) < 0)  # and decays
+    np.testing.assert_allclose(media[7:], 0.0, atol=1e-12)  # gone after l_max - 1 weeks
+    # Not adjacent to the training data: no carryover is assumed.
+    later = future.assign(date_week=future["date_week"] + pd.Timedelta(days=70))
+    parts = mediamix.analysis.decompose(prior_fit.posterior, prior_fit._design_for(later), prior_fit.config_)
+    np.testing.assert_allclose(parts["channel_contribution"].sel(channel="x1"), 0.0, atol=1e-12)
+
+
+def test_predict_with_noise_is_wider(prior_fit, demo) -> None:
+    future = _future(demo, weeks=4, spend=0.5)
+    mean = prior_fit.predict(future)
+    noisy = prior_fit.predict(future, include_noise=True, seed=1)
+    assert mean.dims == noisy.dims == ("chain", "draw", "date")
+    assert float(noisy.std()) > float(mean.std())
+
+
+def test_predict_validates_new_data(prior_fit, demo) -> None:
+    future = _future(demo, weeks=4, spend=0.5).drop(columns="x2")
+    with pytest.raises(mediamix.DataError, match="x2"):
+        prior_fit.predict(future)
+
+
+def test_prior_predictive_before_fitting(demo) -> None:
+    prior = MMM.from_config(demo.config).sample_prior_predictive(demo.data, draws=30, seed=1)
+    assert prior["y"].shape == (1, 30, len(demo.data))
+    # The prior is wide: it covers the observed target's range.
+    assert float(prior["y"].min()) < demo.data["y"].min() < demo.data["y"].max() < float(prior["y"].max())
+
+
+def test_save_load_round_trip(prior_fit, tmp_path: Path, demo) -> None:
+    prior_fit.save(tmp_path / "fit")
+    loaded = mediamix.load(tmp_path / "fit")
+    assert loaded.config_ == prior_fit.config_
+    pd.testing.assert_frame_equal(loaded.summary(), prior_fit.summary())
+    pd.testing.assert_frame_equal(loaded.contributions(), prior_fit.contributions())
+    future = _future(demo, weeks=3, spend=0.2)
+    np.testing.assert_allclose(loaded.predict(future), prior_fit.predict(future))
+    assert loaded.diagnostics_ == prior_fit.diagnostics_
+
+
+def test_load_rejects_a_folder_that_is_not_an_output(tmp_path: Path) -> None:
+    with pytest.raises(mediamix.MediamixError, match="config.toml"):
+        mediamix.load(tmp_path)
+    with pytest.raises(mediamix.OutputError, match="not a folder"):
+        mediamix.load(tmp_path / "missing")
+
+
+def test_no_warning_leaks_from_a_clean_prior_fit(demo) -> None:
+    # Guard for the fixture's own hygiene: a fake fit with enough draws warns only about convergence.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MMM.from_config(demo.config).fit(demo.data, sampler=PriorSampler(), chains=2, draws=10)
+    assert {w.category for w in caught} <= {ConvergenceWarning}

@@ -1,0 +1,74 @@
+"""Output folders are written whole or not at all, and never clobber foreign folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mediamix.errors import OutputError
+from mediamix.output import atomic_folder
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+def test_success_moves_the_folder_into_place(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with atomic_folder(target) as tmp:
+        (tmp / "summary.json").write_text("{}")
+        assert not target.exists()  # nothing visible until the end
+    assert (target / "summary.json").read_text() == "{}"
+    assert _leftovers(tmp_path) == []
+
+
+def test_failure_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        with atomic_folder(target) as tmp:
+            (tmp / "summary.json").write_text("{}")
+            raise RuntimeError("crash halfway")
+    assert not target.exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_failure_keeps_the_previous_result(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "summary.json").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_folder(target) as tmp:
+            (tmp / "summary.json").write_text("new")
+            raise RuntimeError("crash")
+    assert (target / "summary.json").read_text() == "old"
+
+
+def test_a_previous_result_is_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "summary.json").write_text("old")
+    (target / "stale.txt").write_text("x")
+    with atomic_folder(target) as tmp:
+        (tmp / "summary.json").write_text("new")
+    assert (target / "summary.json").read_text() == "new"
+    assert not (target / "stale.txt").exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_foreign_folder_is_refused_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "thesis"
+    target.mkdir()
+    (target / "chapter1.tex").write_text("precious")
+    with pytest.raises(OutputError, match="not a mediamix output; refusing to overwrite"):
+        with atomic_folder(target):
+            pytest.fail("the body must not run")
+    assert (target / "chapter1.tex").read_text() == "precious"
+
+
+def test_a_file_in_the_way_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.write_text("file")
+    with pytest.raises(OutputError, match="is a file"):
+        with atomic_folder(target):
+            pass
