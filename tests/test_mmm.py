@@ -116,3 +116,14 @@ def test_no_warning_leaks_from_a_clean_prior_fit(demo) -> None:
         warnings.simplefilter("always")
         MMM.from_config(demo.config).fit(demo.data, sampler=PriorSampler(), chains=2, draws=10)
     assert {w.category for w in caught} <= {ConvergenceWarning}
+
+
+def test_seed_none_is_drawn_and_recorded(demo) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mmm = MMM.from_config(demo.config).fit(demo.data, sampler=PriorSampler(), chains=1, draws=5)
+        assert mmm.config_.fit.seed == 42  # the config's seed is used as is
+        unseeded = MMM(date="date_week", target="y", channels=["x1", "x2"], seed=None)
+        unseeded.fit(demo.data, sampler=PriorSampler(), chains=1, draws=5)
+    assert unseeded.config.fit.seed is None
+    assert isinstance(unseeded.config_.fit.seed, int)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -62,6 +63,7 @@ class MMM:
     sampler : {"nutpie", "pymc", "numpyro"}, default="nutpie"
     chains, draws, tune : int, default=4, 2000, 1000
     seed : int or None, default=42
+        ``None`` draws a fresh seed at fit time and records it in ``config_``.
     target_accept : float, default=0.9
 
     Raises
@@ -181,6 +183,8 @@ class MMM:
         config = self.config.with_fit(
             sampler=None if backend else sampler, chains=chains, draws=draws, tune=tune, seed=seed
         )
+        if config.fit.seed is None:  # draw one, and record it so the fit can be reproduced
+            config = config.with_fit(seed=int(np.random.SeedSequence().generate_state(1)[0]))
         frame = self._validate(data, training=True, config=config)
         scales = Scales.from_frame(frame, config)
         design = make_design(frame, config, scales)

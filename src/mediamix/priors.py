@@ -15,6 +15,9 @@ random variables.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +51,16 @@ DISTRIBUTIONS: dict[str, _Family] = {
 }
 
 ParamValue = float | Mapping[str, float]
+
+
+def _is_finite_number(value: Any) -> bool:
+    """True for a finite real number (Python or NumPy), False for bools, strings, None, inf."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -93,7 +106,7 @@ class Prior:
         for name, value in self.params.items():
             values = value.values() if isinstance(value, Mapping) else [value]
             for v in values:
-                if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+                if not _is_finite_number(v):
                     raise ConfigError(
                         f"Prior {self.dist} parameter '{name}' must be a finite number. Got {v!r}."
                     )
@@ -101,12 +114,15 @@ class Prior:
                     raise ConfigError(
                         f"Prior {self.dist} parameter '{name}' must be > 0. Got {v!r}."
                     )
-        # Freeze nested tables so the value object stays hashable-by-value in spirit.
+        lower, upper = self.params.get("lower"), self.params.get("upper")
+        if isinstance(lower, int | float) and isinstance(upper, int | float) and not lower < upper:
+            raise ConfigError(f"Prior {self.dist} needs lower < upper. Got lower={lower!r}, upper={upper!r}.")
+        # Store plain floats (and plain dicts of floats) whatever numeric types came in.
         object.__setattr__(
             self,
             "params",
             {
-                k: (dict(v) if isinstance(v, Mapping) else float(v))
+                k: ({n: float(x) for n, x in v.items()} if isinstance(v, Mapping) else float(v))
                 for k, v in self.params.items()
             },
         )

@@ -175,3 +175,15 @@ def test_parquet_input_is_read_and_a_foreign_out_folder_fails_before_fitting(see
 def test_version_flag() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and mediamix.__version__ in result.output
+
+
+def test_demo_command_fits_and_writes_the_folder_with_truth(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out), "--chains", "2", "--draws", "200", "--tune", "200",
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert {"summary.json", "contributions.csv", "posterior.nc", "config.toml", "data.csv", "truth.json",
+            "mmm.toml"} <= {p.name for p in out.iterdir()}
+    assert "truth" in result.output and "x1" in result.output
+    # The demo folder is itself a valid input for `mediamix fit`.
+    assert mediamix.load_config(out / "mmm.toml").data.target == "y"

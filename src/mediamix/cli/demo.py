@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +25,9 @@ def demo_command(
     tune: Annotated[int | None, typer.Option(help="Tuning steps per chain (default 1000).")] = None,
     sampler: Annotated[str | None, typer.Option(help="nutpie, pymc or numpyro.")] = None,
     data_seed: Annotated[int, typer.Option(help="Seed of the simulated data.")] = DEFAULT_DEMO_SEED,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar (default: on a terminal).")
+    ] = None,
 ) -> None:
     """Fit the built-in demo data (the seed example) and compare with the truth."""
     import tomli_w
@@ -42,7 +45,8 @@ def demo_command(
     mmm = MMM.from_config(dataset.config)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        mmm.fit(dataset.data, chains=chains, draws=draws, tune=tune, sampler=sampler, progressbar=progress)
+        show_progress = sys.stderr.isatty() if progress is None else progress
+        mmm.fit(dataset.data, chains=chains, draws=draws, tune=tune, sampler=sampler, progressbar=show_progress)
     mmm.save(
         out,
         extra_files={

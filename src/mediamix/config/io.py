@@ -54,7 +54,11 @@ def load_config(path: str | os.PathLike[str]) -> MMMConfig:
 
 
 def config_to_dict(config: MMMConfig) -> dict[str, Any]:
-    """The resolved config as plain nested dicts (TOML-ready; ``None`` values dropped)."""
+    """The resolved config as plain nested dicts, TOML-ready.
+
+    TOML has no null: a ``None`` fit value (``seed``) is left out. A fitted
+    model's ``config_`` always holds the seed it actually used.
+    """
     out: dict[str, Any] = {
         "data": config.data.model_dump(),
         "model": config.model.model_dump(),

@@ -150,11 +150,12 @@ class MMMConfig(_Section):
         given = {k: v for k, v in overrides.items() if v is not None}
         if not given:
             return self
+        raw = {"data": self.data, "model": self.model, "fit": {**self.fit.model_dump(), **given},
+               "priors": self.priors}
         try:
-            fit = FitConfig.model_validate({**self.fit.model_dump(), **given})
+            return MMMConfig.model_validate(raw)
         except ValidationError as err:
-            raise ConfigError(describe_validation_error(err).replace("'", "'fit.", 1)) from None
-        return self.model_copy(update={"fit": fit})
+            raise ConfigError(describe_validation_error(err)) from None
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -186,6 +187,9 @@ def describe_validation_error(err: ValidationError, source: str = "") -> str:
             msg = e["msg"].removeprefix("Value error, ").rstrip(".")
             got = e.get("input")
             got_txt = "" if isinstance(got, Mapping) or got is None else f" Got {got!r}."
-            lines.append(f"'{key}': {msg}.{got_txt}" if loc else f"{msg}.")
+            if not loc or msg.startswith(f"{key}."):  # the message already says where
+                lines.append(f"{msg}.")
+            else:
+                lines.append(f"'{key}': {msg}.{got_txt}")
     head = f"Invalid config {source}: " if source else "Invalid config: "
     return head + (lines[0] if len(lines) == 1 else "\n  - " + "\n  - ".join(lines))

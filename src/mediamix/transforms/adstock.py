@@ -44,22 +44,22 @@ def geometric_weights(alpha: np.ndarray, l_max: int, normalize: bool = True) -> 
 
 
 def lag_stack(x: np.ndarray, l_max: int) -> np.ndarray:
-    """Stack lagged copies of ``x``: out[l, t] = x[t - l], zero before the start.
+    """Stack lagged copies of ``x``: ``out[..., l, t, :] = x[..., t - l, :]``, zero before the start.
 
     Parameters
     ----------
-    x : ndarray, dims (date, channel)
+    x : ndarray, dims (..., date, channel)
     l_max : int
 
     Returns
     -------
-    ndarray, dims (lag, date, channel)
+    ndarray, dims (..., lag, date, channel)
     """
     x = np.asarray(x, dtype=float)
-    n = x.shape[0]
-    out = np.zeros((l_max, *x.shape))
-    for lag in range(min(l_max, n)):
-        out[lag, lag:] = x[: n - lag]
+    n = x.shape[-2]
+    out = np.zeros((*x.shape[:-2], l_max, *x.shape[-2:]))
+    for lag in range(min(l_max, n)):  # a loop over lags (l_max), never over dates
+        out[..., lag, lag:, :] = x[..., : n - lag, :]
     return out
 
 
@@ -90,15 +90,16 @@ class GeometricAdstock:
 
         Parameters
         ----------
-        x : ndarray, dims (date, channel)
+        x : ndarray, dims (..., date, channel)
         alpha : ndarray, dims (..., channel)
+            Leading dims of ``x`` and ``alpha`` broadcast against each other.
 
         Returns
         -------
         ndarray, dims (..., date, channel)
         """
         w = geometric_weights(alpha, self.l_max, self.normalize)
-        return np.einsum("...lc,ltc->...tc", w, lag_stack(x, self.l_max))
+        return np.einsum("...lc,...ltc->...tc", w, lag_stack(x, self.l_max))
 
     def apply_pt(self, x: Any, alpha: Any) -> Any:
         """Adstock with PyTensor, vectorized over channels.

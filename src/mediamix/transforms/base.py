@@ -8,8 +8,8 @@ A transform is a small frozen object with
 - ``apply_pt(x, **params)``: the PyTensor twin used inside the PyMC model.
 
 Both functions take ``x`` with dims ``(..., date, channel)`` and parameters with
-dims ``(..., channel)``; the NumPy version broadcasts leading (draw) dims so a
-posterior can be pushed through in one call. Tests check the two against each
+dims ``(..., channel)``; the NumPy version broadcasts leading (draw, scenario)
+dims of both so a whole posterior, or many spend plans, go through in one call. Tests check the two against each
 other and against hand-computed values.
 """
 
