@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -58,6 +57,8 @@ def hdi_summary(draws: xr.DataArray, prob: float = HDI_PROB) -> xr.Dataset:
     xarray.Dataset
         ``mean``, ``hdi_low``, ``hdi_high`` with the remaining dims of ``draws``.
     """
+    import arviz as az  # imported here: arviz pulls in matplotlib, ~1 s at import
+
     bounds = az.hdi(draws, prob=prob, dim=list(SAMPLE_DIMS))
     return xr.Dataset(
         {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import arviz as az
 import numpy as np
 import xarray as xr
 
@@ -82,6 +81,8 @@ class Diagnostics:
 
 def diagnose(idata: xr.DataTree) -> Diagnostics:
     """Compute :class:`Diagnostics` from an InferenceData ``DataTree``."""
+    import arviz as az  # imported here: arviz pulls in matplotlib, ~1 s at import
+
     posterior = idata["posterior"]
     chains = int(posterior.sizes["chain"])
     draws = int(posterior.sizes["draw"])
