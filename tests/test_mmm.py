@@ -127,3 +127,9 @@ def test_seed_none_is_drawn_and_recorded(demo) -> None:
         unseeded.fit(demo.data, sampler=PriorSampler(), chains=1, draws=5)
     assert unseeded.config.fit.seed is None
     assert isinstance(unseeded.config_.fit.seed, int)
+
+
+def test_predict_rejects_a_different_date_step(prior_fit, demo) -> None:
+    future = _future(demo, weeks=6, spend=0.1).iloc[::2]  # every other week: 14 days apart
+    with pytest.raises(mediamix.DataError, match="14 days apart.*fitted on dates 7 days apart"):
+        prior_fit.predict(future)

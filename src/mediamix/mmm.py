@@ -24,7 +24,8 @@ from mediamix._version import __version__
 from mediamix.config import MMMConfig, dump_config, load_config, parse_config
 from mediamix.config.schema import SamplerName
 from mediamix.data import read_table, validate_data
-from mediamix.errors import ConvergenceWarning, NotFittedError
+from mediamix.data.validate import infer_step_days
+from mediamix.errors import ConvergenceWarning, DataError, NotFittedError
 from mediamix.inference import Sampler, diagnose, get_sampler
 from mediamix.model.design import Design, Scales, make_design
 from mediamix.priors import Prior
@@ -319,6 +320,12 @@ class MMM:
     def _design_for(self, data: pd.DataFrame | str | os.PathLike[str]) -> Design:
         frame = self._validate(data, training=False, config=self.config_)
         dates = pd.DatetimeIndex(frame[self.config_.data.date])
+        step = self.scales_.step_days
+        if len(dates) > 1 and infer_step_days(dates) != step:
+            raise DataError(
+                f"Column '{self.config_.data.date}' has dates {infer_step_days(dates)} days apart, but the "
+                f"model was fitted on dates {step} days apart; give one row per {step}-day period."
+            )
         last = self.design_.dates[-1]
         follows = dates[0] == last + pd.Timedelta(days=self.scales_.step_days)
         return make_design(frame, self.config_, self.scales_, history=self.data_ if follows else None)

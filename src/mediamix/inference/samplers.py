@@ -126,13 +126,16 @@ class NumpyroSampler:
     def sample(self, model: Any, *, chains: int, draws: int, tune: int, seed: int | None,
                target_accept: float, progressbar: bool) -> SampleResult:
         try:
-            import numpyro  # noqa: F401
+            import numpyro
         except ImportError:
             raise SamplingError(
                 "The 'numpyro' sampler needs NumPyro and JAX: pip install 'mediamix[numpyro]'."
             ) from None
         import pymc as pm
 
+        # One XLA host device per core lets chains run in parallel; it only takes
+        # effect if JAX has not started yet in this process.
+        numpyro.set_host_device_count(_cores(chains))
         t0 = time.perf_counter()
         idata = pm.sample(
             draws=draws,
@@ -142,9 +145,11 @@ class NumpyroSampler:
             random_seed=seed,
             progressbar=progressbar,
             model=model,
-            target_accept=target_accept,
             compute_convergence_checks=False,
-            nuts_sampler_kwargs={"chain_method": "parallel" if _cores(chains) > 1 else "sequential"},
+            nuts={
+                "target_accept": target_accept,
+                "chain_method": "parallel" if _cores(chains) > 1 else "sequential",
+            },
         )
         t1 = time.perf_counter()
         return SampleResult(idata=idata, compile_s=0.0, sampling_s=t1 - t0)
