@@ -63,7 +63,7 @@ def seed_config() -> dict[str, Any]:
     }
 
 
-def seed_example(seed: int = 1, n_weeks: int = 179) -> SimulatedDataset:
+def seed_example(seed: int = 1, n_weeks: int = 179, noise_sd: float = 0.25) -> SimulatedDataset:
     """The talk's simulated use case: 179 weeks, two channels, known ROAS.
 
     Parameters
@@ -72,6 +72,8 @@ def seed_example(seed: int = 1, n_weeks: int = 179) -> SimulatedDataset:
         Seed of the NumPy generator; the same seed gives the same data.
     n_weeks : int, default=179
         Number of weekly dates, starting Monday 2018-04-02.
+    noise_sd : float, default=0.25
+        Standard deviation of the Gaussian noise on the target.
 
     Returns
     -------
@@ -99,14 +101,14 @@ def seed_example(seed: int = 1, n_weeks: int = 179) -> SimulatedDataset:
     seasonality = 0.5 * (-np.sin(2 * 2 * np.pi * doy / 365.5) + np.cos(2 * np.pi * doy / 365.5))
     event_1 = (dates == "2019-05-13").astype(float)
     event_2 = (dates == "2020-09-14").astype(float)
-    noise = rng.normal(0.0, 0.25, size=n_weeks)
+    noise = rng.normal(0.0, noise_sd, size=n_weeks)
 
     y = intercept + trend + seasonality + 1.5 * event_1 + 2.5 * event_2 + contributions.sum(axis=1) + noise
 
     data = pd.DataFrame(
         {"date_week": dates, "y": y, "x1": x1, "x2": x2, "event_1": event_1, "event_2": event_2}
     )
-    truth: dict[str, Any] = {"channels": {}, "intercept": intercept, "sigma": 0.25,
+    truth: dict[str, Any] = {"channels": {}, "intercept": intercept, "sigma": noise_sd,
                              "events": {"event_1": 1.5, "event_2": 2.5}}
     for i, name in enumerate(channels):
         total = float(contributions[:, i].sum())

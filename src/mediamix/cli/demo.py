@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from mediamix.cli.app import console
-from mediamix.cli.fit import report_fit
+from mediamix.cli.fit import announce_fit, report_fit
 from mediamix.cli.simulate import DEFAULT_DEMO_SEED
 from mediamix.errors import ConvergenceWarning
 
@@ -43,6 +43,7 @@ def demo_command(
         f"{', '.join(dataset.truth['channels'])}; true values shown in cyan."
     )
     mmm = MMM.from_config(dataset.config)
+    announce_fit(mmm.config.with_fit(chains=chains, draws=draws, tune=tune, sampler=sampler))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         show_progress = sys.stderr.isatty() if progress is None else progress

@@ -14,7 +14,17 @@ from mediamix.cli.app import console, err_console
 from mediamix.cli.render import print_summary
 from mediamix.errors import ConvergenceWarning
 
-__all__ = ["fit_command", "report_fit"]
+__all__ = ["fit_command", "announce_fit", "report_fit"]
+
+
+def announce_fit(config: object) -> None:
+    """Say what is about to run: compiling takes seconds before the progress bar appears."""
+    f = config.fit  # type: ignore[attr-defined]
+    console.print(
+        f"Compiling the model, then sampling {f.chains} chains × {f.draws} draws (+{f.tune} tuning) "
+        f"with {f.sampler}…",
+        highlight=False,
+    )
 
 
 def report_fit(mmm: object, out: Path, caught: list[warnings.WarningMessage], truth: dict | None = None) -> None:
@@ -47,6 +57,7 @@ def fit_command(
     cfg = cfg.with_fit(chains=chains, draws=draws, tune=tune, seed=seed, sampler=sampler)
     mmm = MMM.from_config(cfg)
     show_progress = sys.stderr.isatty() if progress is None else progress
+    announce_fit(cfg)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         status = console.status("Fitting…", spinner="dots") if not show_progress else nullcontext()
