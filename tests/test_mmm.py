@@ -133,3 +133,19 @@ def test_predict_rejects_a_different_date_step(prior_fit, demo) -> None:
     future = _future(demo, weeks=6, spend=0.1).iloc[::2]  # every other week: 14 days apart
     with pytest.raises(mediamix.DataError, match="14 days apart.*fitted on dates 7 days apart"):
         prior_fit.predict(future)
+
+
+def test_data_of_the_wrong_type_is_a_data_error(demo) -> None:
+    with pytest.raises(mediamix.DataError, match="DataFrame or a path.*Got dict"):
+        MMM.from_config(demo.config).fit({"date_week": [1, 2]}, sampler=PriorSampler())
+
+
+def test_a_backend_failure_becomes_a_sampling_error(demo) -> None:
+    class Broken:
+        name = "broken"
+
+        def sample(self, model, **kwargs):
+            raise FloatingPointError("initial point has logp -inf")
+
+    with pytest.raises(mediamix.SamplingError, match="The broken sampler failed: FloatingPointError"):
+        MMM.from_config(demo.config).fit(demo.data, sampler=Broken())

@@ -25,7 +25,7 @@ from mediamix.config import MMMConfig, dump_config, load_config, parse_config
 from mediamix.config.schema import SamplerName
 from mediamix.data import read_table, validate_data
 from mediamix.data.validate import infer_step_days
-from mediamix.errors import ConvergenceWarning, DataError, NotFittedError
+from mediamix.errors import ConvergenceWarning, DataError, MediamixError, NotFittedError, SamplingError
 from mediamix.inference import Sampler, diagnose, get_sampler
 from mediamix.model.design import Design, Scales, make_design
 from mediamix.priors import Prior
@@ -191,15 +191,24 @@ class MMM:
         design = make_design(frame, config, scales)
         model = build_model(config, design)
         fit = config.fit
-        result = (backend or get_sampler(fit.sampler)).sample(
-            model,
-            chains=fit.chains,
-            draws=fit.draws,
-            tune=fit.tune,
-            seed=fit.seed,
-            target_accept=fit.target_accept,
-            progressbar=progressbar,
-        )
+        runner = backend or get_sampler(fit.sampler)
+        try:
+            result = runner.sample(
+                model,
+                chains=fit.chains,
+                draws=fit.draws,
+                tune=fit.tune,
+                seed=fit.seed,
+                target_accept=fit.target_accept,
+                progressbar=progressbar,
+            )
+        except MediamixError:
+            raise
+        except Exception as err:  # a backend's own error: say which backend, keep the cause chained
+            raise SamplingError(
+                f"The {runner.name} sampler failed: {type(err).__name__}: {err}. "
+                "Check the priors (e.g. a prior that puts no mass where the data are), or try --sampler pymc."
+            ) from err
         self.config_ = config
         self.data_ = frame
         self.scales_ = scales
@@ -219,6 +228,10 @@ class MMM:
     def _validate(self, data: Any, *, training: bool, config: MMMConfig | None = None) -> pd.DataFrame:
         config = config or self.config
         frame = read_table(data) if isinstance(data, str | os.PathLike) else data
+        if not isinstance(frame, pd.DataFrame):
+            raise DataError(
+                f"Expected the data as a pandas DataFrame or a path to a CSV/Parquet file. Got {type(data).__name__}."
+            )
         d = config.data
         has_target = training or d.target in frame.columns
         return validate_data(
