@@ -25,9 +25,29 @@ from mediamix.config import MMMConfig, dump_config, load_config, parse_config
 from mediamix.config.schema import SamplerName
 from mediamix.data import read_table, validate_data
 from mediamix.data.validate import infer_step_days
-from mediamix.errors import ConvergenceWarning, DataError, MediamixError, NotFittedError, SamplingError
+from mediamix.errors import (
+    ConfigError,
+    ConvergenceWarning,
+    DataError,
+    MediamixError,
+    NotFittedError,
+    SamplingError,
+)
 from mediamix.inference import Sampler, diagnose, get_sampler
+from mediamix.analysis import response
+from mediamix.analysis.media import MediaResponse, thin_draws
 from mediamix.model.design import Design, Scales, make_design
+from mediamix.optimize import (
+    BudgetProblem,
+    BudgetResult,
+    PlanEvaluator,
+    budget_for_marginal_roas,
+    load_bounds,
+    minimum_budget_for_kpi,
+    resolve_bounds,
+    solve,
+)
+from mediamix.optimize.problem import Objective
 from mediamix.priors import Prior
 
 __all__ = ["MMM", "load"]
@@ -288,15 +308,15 @@ class MMM:
         return analysis.channel_roas(self.decomposition(), self.design_)
 
     def channel_summary(self, prob: float = analysis.HDI_PROB) -> dict[str, dict[str, Any]]:
-        """Per channel: spend, and contribution, share and ROAS as mean with HDI (a dict)."""
-        return analysis.channel_summary(self.decomposition(), self.design_, prob)
+        """Per channel: spend and its share; contribution, share of effect, ROAS and marginal ROAS with HDI."""
+        return analysis.channel_summary(self.decomposition(), self.design_, prob, self.marginal_roas())
 
     def summary(self, prob: float = analysis.HDI_PROB) -> pd.DataFrame:
         """Per channel: spend, contribution, share and ROAS with HDI, as a table indexed by channel."""
         rows = {}
         for name, entry in self.channel_summary(prob).items():
-            row: dict[str, float] = {"spend": entry["spend"]}
-            for key in ("contribution", "share", "roas"):
+            row: dict[str, float] = {"spend": entry["spend"], "share_of_spend": entry["share_of_spend"]}
+            for key in ("contribution", "share", "roas", "marginal_roas"):
                 for stat, value in entry[key].items():
                     row[f"{key}_{stat}"] = value
             rows[name] = row
@@ -472,6 +492,180 @@ class MMM:
         self.timing_ = dict(summary.get("timing", {}))
         self._decomposition = None
         return self
+
+    # ------------------------------------------------ curves and budgets
+    def media_response(self, max_draws: int | None = None) -> MediaResponse:
+        """The posterior's spend -> contribution map (optionally thinned to ``max_draws`` draws)."""
+        self._check_fitted()
+        return MediaResponse.from_posterior(
+            thin_draws(self.posterior, max_draws), self.config_, self.scales_.channels, self.scales_.target
+        )
+
+    def marginal_roas(self, step: float = 0.01) -> xr.DataArray:
+        """Return of the next unit of spend at the historical level, dims (chain, draw, channel)."""
+        return response.marginal_roas(self.media_response(), self.design_, self.posterior, step)
+
+    def response_curves(self, points: int = 41, max_multiple: float = 2.0) -> xr.DataArray:
+        """Expected weekly contribution at a constant weekly spend from 0 to ``max_multiple`` × the historical maximum.
+
+        Returns
+        -------
+        xarray.DataArray, dims (chain, draw, channel, point), coordinate ``spend`` (channel, point).
+        """
+        return response.response_curves(self.media_response(), self.design_, self.posterior, points, max_multiple)
+
+    def adstock_curves(self) -> xr.DataArray:
+        """Share of a pulse of spend acting after each lag, dims (chain, draw, lag, channel)."""
+        return response.adstock_curves(self.media_response(), self.posterior)
+
+    def waterfall(self, prob: float = analysis.HDI_PROB) -> xr.Dataset:
+        """Total contribution of every component (baseline, controls, channels) with HDI, dim ``component``."""
+        return response.waterfall(self.decomposition(), prob)
+
+    def contribution_bands(self, prob: float = analysis.HDI_PROB) -> xr.Dataset:
+        """Each channel's contribution per date: ``mean``, ``hdi_low``, ``hdi_high``, dims (date, channel)."""
+        return response.contribution_bands(self.decomposition(), prob)
+
+    def historical_weekly_spend(self) -> pd.Series:
+        """Mean spend per period of each channel over the training data."""
+        self._check_fitted()
+        return self.data_[list(self.config_.data.channels)].mean()
+
+    def optimize_budget(
+        self,
+        budget: float,
+        weeks: int,
+        *,
+        bounds: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        allow_unspent: bool = False,
+        flighting: bool = False,
+        discount_rate: float = 0.0,
+        objective: Objective = "mean",
+        risk: float | None = None,
+        reference: Mapping[str, float] | None = None,
+        target_kpi: float | None = None,
+        min_marginal_roas: float | None = None,
+        max_draws: int = 1000,
+    ) -> BudgetResult:
+        """Allocate a budget over channels (and, with flighting, weeks) for the next ``weeks`` periods.
+
+        Carryover counts both ways: the last historical weeks' spend still acts
+        in the horizon, and the horizon's spend keeps acting ``l_max - 1`` weeks
+        after it. The KPI is the media contribution; the baseline does not
+        depend on the allocation.
+
+        Parameters
+        ----------
+        budget : float
+            Total spend over the horizon (the first guess for the scenarios below).
+        weeks : int
+            Horizon length in periods.
+        bounds : mapping or path, optional
+            Per channel ``{"lower", "upper", "lower_relative", "upper_relative", "fixed"}``
+            (totals over the horizon; relative ones × historical spend over as many weeks),
+            or a TOML file of such tables.
+        allow_unspent : bool, default=False
+            Let part of the budget stay unspent when more spend does not pay (risk-aware objectives).
+        flighting : bool, default=False
+            Optimize each week's spend, not just each channel's total.
+        discount_rate : float, default=0.0
+            Yearly discount of later returns.
+        objective : {"mean", "mean-sd", "quantile", "cvar"}, default="mean"
+        risk : float, optional
+            ``k`` for mean-sd (default 1); tail probability for quantile/cvar (default 0.1).
+        reference : mapping of str to float, optional
+            Allocation to compare with; default the historical spend shares of the same budget.
+        target_kpi : float, optional
+            Instead: the smallest budget whose objective reaches this media KPI.
+        min_marginal_roas : float, optional
+            Instead: the largest budget whose marginal ROAS stays at or above this.
+        max_draws : int, default=1000
+            Posterior draws used (evenly thinned), for speed.
+
+        Returns
+        -------
+        BudgetResult
+
+        Raises
+        ------
+        ConfigError
+            For unknown channel names, bad options, or infeasible bounds (saying which).
+        """
+        self._check_fitted()
+        channels = tuple(self.config_.data.channels)
+        weekly_history = self.historical_weekly_spend().to_numpy()
+        if isinstance(bounds, str | os.PathLike):
+            bounds = load_bounds(bounds)
+        historical_totals = {c: float(weekly_history[i] * weeks) for i, c in enumerate(channels)}
+        resolved = resolve_bounds(bounds or {}, channels, historical_totals)
+        problem = BudgetProblem(
+            budget=float(budget), weeks=int(weeks), bounds=resolved, allow_unspent=allow_unspent,
+            flighting=flighting, discount_rate=discount_rate, objective=objective, risk=risk,
+        )
+        if target_kpi is not None and min_marginal_roas is not None:
+            raise ConfigError("Give target_kpi or min_marginal_roas, not both.")
+        evaluator = PlanEvaluator(
+            media=self.media_response(max_draws),
+            history=self.data_[list(channels)].to_numpy()[-(self.config_.model.l_max - 1):]
+            if self.config_.model.l_max > 1 else np.zeros((0, len(channels))),
+            weeks=int(weeks),
+            discount_rate=discount_rate,
+            step_days=self.scales_.step_days,
+        )
+        if target_kpi is not None:
+            return minimum_budget_for_kpi(evaluator, problem, weekly_history, float(target_kpi))
+        if min_marginal_roas is not None:
+            return budget_for_marginal_roas(evaluator, problem, weekly_history, float(min_marginal_roas))
+        return solve(evaluator, problem, weekly_history, reference)
+
+    def compare_plans(
+        self, plans: Mapping[str, pd.DataFrame | str | os.PathLike[str]], *, seed: int | None = 0
+    ) -> xr.Dataset:
+        """Predict the total KPI of several spend plans side by side.
+
+        Each plan is a table of future (or past) dates with every channel's
+        spend; control columns that a plan leaves out are taken as 0. Spend from
+        the last training weeks carries over into a plan that starts right after them.
+
+        Parameters
+        ----------
+        plans : mapping of name to DataFrame or path
+        seed : int, optional
+            Seed of the observation noise in the predictive draws.
+
+        Returns
+        -------
+        xarray.Dataset
+            Along dims (plan, chain, draw): ``kpi`` (total target over the plan's
+            dates, with observation noise: a predictive distribution), ``expected_kpi``
+            (without noise), ``media_kpi`` (the channels' part), plus ``spend``
+            (plan) and ``weeks`` (plan).
+        """
+        self._check_fitted()
+        if not plans:
+            raise ConfigError("Give at least one plan to predict.")
+        rows = []
+        for name, plan in plans.items():
+            frame = read_table(plan) if isinstance(plan, str | os.PathLike) else plan
+            if not isinstance(frame, pd.DataFrame):
+                raise DataError(f"Plan '{name}' must be a DataFrame or a path to a CSV/Parquet file.")
+            missing = [c for c in self.config_.data.controls if c not in frame.columns]
+            frame = frame.assign(**{c: 0.0 for c in missing})
+            design = self._design_for(frame)
+            parts = analysis.decompose(self.posterior, design, self.config_)
+            noisy = analysis.predictive(self.posterior, design, self.config_, seed=seed)
+            rows.append(
+                xr.Dataset(
+                    {
+                        "kpi": noisy.sum("date"),
+                        "expected_kpi": parts["mu"].sum("date"),
+                        "media_kpi": parts["channel_contribution"].sum(("date", "channel")),
+                        "spend": float(design.spend[design.n_history:].sum()),
+                        "weeks": len(design.dates) - design.n_history,
+                    }
+                )
+            )
+        return xr.concat(rows, dim=pd.Index(list(plans), name="plan"))
 
     def __repr__(self) -> str:
         d = self.config.data

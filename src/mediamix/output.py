@@ -39,6 +39,8 @@ __all__ = [
     "FIT_DATA_GROUP",
     "atomic_folder",
     "check_target",
+    "json_text",
+    "write_text_atomic",
     "write_json",
     "read_json",
     "frame_to_dataset",
@@ -110,6 +112,31 @@ def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write one file whole or not at all: a temporary file beside it, then a rename."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"Output path '{path}' is a folder; expected a file name.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    except OSError as err:
+        raise OutputError(f"Cannot write '{path}': {err.strerror or err}.") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def json_text(payload: dict[str, Any]) -> str:
+    """Indented JSON with NaN written as null."""
+    return json.dumps(_finite(payload), indent=2, allow_nan=False) + "\n"
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -79,8 +79,9 @@ def test_hdi_brackets_mean_and_has_the_right_mass() -> None:
 def test_channel_summary_shape(prior_fit, parts: xr.Dataset) -> None:
     summary = channel_summary(parts, prior_fit.design_)
     assert set(summary) == {"x1", "x2"}
+    assert sum(e["share_of_spend"] for e in summary.values()) == pytest.approx(1.0)
     for entry in summary.values():
-        assert set(entry) == {"spend", "contribution", "share", "roas"}
+        assert set(entry) == {"spend", "share_of_spend", "contribution", "share", "roas"}
         for key in ("contribution", "share", "roas"):
             s = entry[key]
             assert s["hdi_low"] <= s["mean"] <= s["hdi_high"]

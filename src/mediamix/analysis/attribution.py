@@ -69,15 +69,22 @@ def hdi_summary(draws: xr.DataArray, prob: float = HDI_PROB) -> xr.Dataset:
     )
 
 
-def channel_summary(decomposition: xr.Dataset, design: Design, prob: float = HDI_PROB) -> dict[str, dict[str, Any]]:
-    """Per channel: spend, and contribution, share and ROAS each as mean and HDI.
+def channel_summary(
+    decomposition: xr.Dataset,
+    design: Design,
+    prob: float = HDI_PROB,
+    marginal_roas: xr.DataArray | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per channel: spend and its share, and contribution, share of effect, ROAS
+    (and marginal ROAS when given) each as mean and HDI.
 
     Returns
     -------
     dict
-        ``{channel: {"spend": float, "contribution": {"mean", "hdi_low",
-        "hdi_high"}, "share": {...}, "roas": {...}}}`` in target units; the
-        shape of ``summary.json``'s ``channels`` entry.
+        ``{channel: {"spend": float, "share_of_spend": float, "contribution":
+        {"mean", "hdi_low", "hdi_high"}, "share": {...}, "roas": {...},
+        "marginal_roas": {...}}}`` in target units; the shape of
+        ``summary.json``'s ``channels`` entry.
     """
     totals = channel_totals(decomposition)
     stats = {
@@ -85,10 +92,12 @@ def channel_summary(decomposition: xr.Dataset, design: Design, prob: float = HDI
         "share": hdi_summary(channel_share(totals), prob),
         "roas": hdi_summary(channel_roas(decomposition, design), prob),
     }
+    if marginal_roas is not None:
+        stats["marginal_roas"] = hdi_summary(marginal_roas, prob)
     spend = design.spend[design.n_history:].sum(axis=0)
     out: dict[str, dict[str, Any]] = {}
     for i, name in enumerate(design.channel_names):
-        entry: dict[str, Any] = {"spend": float(spend[i])}
+        entry: dict[str, Any] = {"spend": float(spend[i]), "share_of_spend": float(spend[i] / spend.sum())}
         for key, ds in stats.items():
             entry[key] = {k: float(ds[k].sel(channel=name)) for k in ("mean", "hdi_low", "hdi_high")}
         out[name] = entry

@@ -10,20 +10,14 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from mediamix.analysis.media import MediaResponse, sample_major
 from mediamix.config.schema import MMMConfig
 from mediamix.model.design import Design
-from mediamix.transforms import ADSTOCKS, SATURATIONS
 
 __all__ = ["decompose", "predictive", "BASELINE_COMPONENTS"]
 
 #: Baseline components, in the order they appear in results.
 BASELINE_COMPONENTS = ("intercept", "trend", "seasonality")
-
-
-def _draws(params: xr.Dataset, name: str, *core: str) -> np.ndarray:
-    """``params[name]`` as an array (sample, *core) with samples chain-major."""
-    da = params[name].transpose("chain", "draw", *core)
-    return da.to_numpy().reshape(-1, *da.shape[2:])
 
 
 def decompose(params: xr.Dataset, design: Design, config: MMMConfig) -> xr.Dataset:
@@ -48,30 +42,23 @@ def decompose(params: xr.Dataset, design: Design, config: MMMConfig) -> xr.Datas
     n_chain, n_draw = params.sizes["chain"], params.sizes["draw"]
     n_dates = len(design.dates)
     y_scale = design.scales.target
-    m = config.model
-    adstock = ADSTOCKS[m.adstock](l_max=m.l_max, normalize=m.normalize_adstock)
-    saturation = SATURATIONS[m.saturation]()
+    media = MediaResponse.from_posterior(params, config, design.scales.channels, y_scale)
+    channel = media.contribution(design.spend)  # (sample, date, channel)
 
-    ad_params = {k: _draws(params, k, "channel") for k in adstock.default_priors}
-    sat_params = {k: _draws(params, k, "channel") for k in saturation.default_priors}
-    beta = _draws(params, "beta", "channel")
-    channel = saturation.apply_np(adstock.apply_np(design.channels, **ad_params), **sat_params)
-    channel = channel * beta[:, None, :] * y_scale  # (sample, date, channel)
-
-    n = beta.shape[0]
-    intercept = np.broadcast_to(_draws(params, "intercept")[:, None] * y_scale, (n, n_dates))
+    n = media.n_samples
+    intercept = np.broadcast_to(sample_major(params, "intercept")[:, None] * y_scale, (n, n_dates))
     zeros = np.zeros((n, n_dates))
     if design.control_names:
-        gamma = _draws(params, "gamma_control", "control")
+        gamma = sample_major(params, "gamma_control", "control")
         control = design.controls[None, :, :] * gamma[:, None, :] * y_scale
     else:
         control = np.zeros((n, n_dates, 0))
     if design.fourier_names:
-        seasonality = _draws(params, "gamma_fourier", "fourier_mode") @ design.fourier.T * y_scale
+        seasonality = sample_major(params, "gamma_fourier", "fourier_mode") @ design.fourier.T * y_scale
     else:
         seasonality = zeros
     if design.trend is not None:
-        trend = _draws(params, "trend_slope")[:, None] * design.trend[None, :] * y_scale
+        trend = sample_major(params, "trend_slope")[:, None] * design.trend[None, :] * y_scale
     else:
         trend = zeros
     mu = intercept + trend + seasonality + channel.sum(axis=-1) + control.sum(axis=-1)

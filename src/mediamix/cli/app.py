@@ -45,11 +45,13 @@ app.add_typer(simulate_app, name="simulate")
 
 
 def _register() -> None:
-    from mediamix.cli import demo, fit, simulate, summary
+    from mediamix.cli import demo, fit, optimize, predict, simulate, summary
 
     app.command("fit")(handle_errors(fit.fit_command))
     app.command("demo")(handle_errors(demo.demo_command))
     app.command("summary")(handle_errors(summary.summary_command))
+    app.command("optimize")(handle_errors(optimize.optimize_command))
+    app.command("predict")(handle_errors(predict.predict_command))
     simulate_app.command("seed")(handle_errors(simulate.seed_command))
 
     @app.callback(invoke_without_command=True)

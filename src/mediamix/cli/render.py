@@ -74,3 +74,49 @@ def print_summary(console: Console, summary: dict[str, Any], truth: dict[str, An
             f"Timing: compile {t.get('compile_s', 0):.1f} s, sampling {t.get('sampling_s', 0):.1f} s, "
             f"total {t.get('total_s', 0):.1f} s"
         )
+
+
+def print_budget_result(console: Console, result: dict[str, Any]) -> None:
+    """Print an optimization result: allocation vs reference, expected KPI and uplift."""
+    pct = int(round(100 * result["hdi_prob"]))
+    title = f"Budget {fmt(result['budget'])} over {result['weeks']} periods (objective: {result['objective']})"
+    if "scenario" in result:
+        sc = result["scenario"]
+        title += "; scenario: " + ", ".join(f"{k.replace('_', ' ')} {fmt(v)}" for k, v in sc.items() if k != "kind")
+    console.print(title, highlight=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
+    table.add_column("channel", style="bold", no_wrap=True)
+    for header in ("reference", "optimal", "change"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for name, optimal in result["allocation"].items():
+        ref = result["reference_allocation"][name]
+        change = "n/a" if ref == 0 else f"{100 * (optimal / ref - 1):+.0f}%"
+        table.add_row(name, fmt(ref), fmt(optimal), change)
+    table.add_row("total", fmt(sum(result["reference_allocation"].values())), fmt(result["spent"]), "")
+    console.print(table)
+    k, r, u = result["kpi"], result["reference_kpi"], result["uplift"]
+    console.print(
+        f"Media KPI: optimal {fmt(k['mean'])} ({pct}% HDI {fmt(k['hdi_low'])}–{fmt(k['hdi_high'])}) vs reference "
+        f"{fmt(r['mean'])} ({fmt(r['hdi_low'])}–{fmt(r['hdi_high'])}); uplift {fmt(u['mean'])} "
+        f"({fmt(u['hdi_low'])}–{fmt(u['hdi_high'])}), P(uplift > 0) = {u['probability_positive']:.0%}",
+        highlight=False,
+    )
+    s = result["solver"]
+    if not s["success"]:
+        console.print(f"[bold yellow]Warning:[/] the solver stopped early: {s['message']}")
+
+
+def print_plan_comparison(console: Console, table_frame: Any) -> None:
+    """Print plans side by side: spend, predicted KPI with interval, media part, difference from the first."""
+    console.print("Plans: predicted total KPI (94% predictive interval); 'vs first' compares expected KPIs")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
+    for header in ("plan", "weeks", "spend", "KPI", "media", "vs first", "P(>first)"):
+        table.add_column(header, justify="left" if header == "plan" else "right", no_wrap=True)
+    for row in table_frame.itertuples():
+        table.add_row(
+            row.plan, str(row.weeks), fmt(row.spend),
+            f"{fmt(row.kpi_mean)} ({fmt(row.kpi_low)}–{fmt(row.kpi_high)})", fmt(row.media_kpi_mean),
+            f"{fmt(row.vs_first_mean)} ({fmt(row.vs_first_low)}–{fmt(row.vs_first_high)})",
+            f"{row.p_higher_than_first:.0%}",
+        )
+    console.print(table)

@@ -5,7 +5,10 @@ A transform is a small frozen object with
 - ``name``: its registry name (what the config says, e.g. ``"geometric"``);
 - ``default_priors``: a prior for each of its parameters (all on the ``channel`` dim);
 - ``apply_np(x, **params)``: the NumPy reference, batched over leading dims;
-- ``apply_pt(x, **params)``: the PyTensor twin used inside the PyMC model.
+- ``apply_pt(x, **params)``: the PyTensor twin used inside the PyMC model;
+- saturations also give ``derivative_np(x, **params)`` (d/dx), which the
+  budget optimizer uses for exact gradients. Adstocks are linear in ``x``, so
+  their transpose is the same adstock run backwards in time.
 
 Both functions take ``x`` with dims ``(..., date, channel)`` and parameters with
 dims ``(..., channel)``; the NumPy version broadcasts leading (draw, scenario)

@@ -38,6 +38,12 @@ class LogisticSaturation:
         e = np.exp(-np.asarray(lam)[..., None, :] * x)
         return (1.0 - e) / (1.0 + e)
 
+    def derivative_np(self, x: np.ndarray, lam: np.ndarray) -> np.ndarray:
+        """d saturation / dx with NumPy, same dims as :meth:`apply_np`: ``2λe / (1 + e)^2``, ``e = e^{-λx}``."""
+        lam = np.asarray(lam)[..., None, :]
+        e = np.exp(-lam * x)
+        return 2.0 * lam * e / (1.0 + e) ** 2
+
     def apply_pt(self, x: Any, lam: Any) -> Any:
         """Saturate with PyTensor: ``x`` (date, channel), ``lam`` (channel,)."""
         import pytensor.tensor as pt

@@ -1,0 +1,132 @@
+"""Response curves, marginal ROAS, adstock decay and the decomposition waterfall.
+
+All functions are pure: posterior (or its :class:`MediaResponse`) in, xarray out,
+every value in the user's units, vectorized over draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from mediamix.analysis.attribution import hdi_summary
+from mediamix.analysis.decomposition import BASELINE_COMPONENTS
+from mediamix.analysis.media import MediaResponse
+from mediamix.model.design import Design
+
+__all__ = [
+    "adstock_curves",
+    "contribution_bands",
+    "marginal_roas",
+    "response_curves",
+    "to_chain_draw",
+    "waterfall",
+]
+
+
+def to_chain_draw(values: np.ndarray, like: xr.Dataset | xr.DataArray, dims: tuple[str, ...],
+                  coords: dict | None = None) -> xr.DataArray:
+    """Reshape a sample-major array (sample, ...) back to (chain, draw, ...) like ``like``."""
+    n_chain, n_draw = like.sizes["chain"], like.sizes["draw"]
+    data = values.reshape(n_chain, n_draw, *values.shape[1:])
+    base = {"chain": like["chain"].values, "draw": like["draw"].values}
+    return xr.DataArray(data, dims=("chain", "draw", *dims), coords={**base, **(coords or {})})
+
+
+def response_curves(
+    media: MediaResponse, design: Design, like: xr.Dataset, points: int = 41, max_multiple: float = 2.0
+) -> xr.DataArray:
+    """Expected weekly contribution of each channel when the same spend is held every week.
+
+    The steady state of carryover: spend ``s`` every period gives adstock
+    ``s · gain`` (``gain`` = 1 for normalized adstock), so the curve is
+    ``β · saturation(s · gain)`` per draw, from 0 to ``max_multiple`` × the
+    channel's largest historical weekly spend.
+
+    Parameters
+    ----------
+    media : MediaResponse
+    design : Design
+        The training design (for the historical maximum spend).
+    like : xarray.Dataset
+        The posterior, for the chain/draw coordinates.
+    points : int, default=41
+    max_multiple : float, default=2.0
+
+    Returns
+    -------
+    xarray.DataArray, dims (chain, draw, channel, point)
+        With coordinate ``spend`` (channel, point), weekly spend in user units.
+    """
+    history_max = design.spend[design.n_history:].max(axis=0)
+    grid = np.linspace(0.0, 1.0, points)[None, :] * max_multiple * history_max[:, None]  # (channel, point)
+    gain = media.steady_state_gain()  # (sample, channel)
+    level = (grid / media.channel_scales[:, None])[None, :, :] * gain[:, :, None]  # (sample, channel, point)
+    # saturation.apply_np wants (..., date, channel): treat points as dates.
+    saturated = media.saturation.apply_np(np.swapaxes(level, 1, 2), **media.saturation_params)
+    curve = np.swapaxes(saturated, 1, 2) * media.beta[:, :, None] * media.target_scale
+    out = to_chain_draw(curve, like, ("channel", "point"),
+                        {"channel": list(media.channels), "point": np.arange(points)})
+    return out.assign_coords(spend=(("channel", "point"), grid)).rename("response")
+
+
+def marginal_roas(media: MediaResponse, design: Design, like: xr.Dataset, step: float = 0.01) -> xr.DataArray:
+    """Return of the next unit of spend at the historical level, per channel.
+
+    Each channel's historical spend is scaled up by ``step`` (1%) in every week,
+    others held fixed, and the extra contribution is divided by the extra spend.
+
+    Returns
+    -------
+    xarray.DataArray, dims (chain, draw, channel)
+    """
+    spend = design.spend
+    base = media.contribution(spend)[:, design.n_history:, :].sum(axis=1)  # (sample, channel)
+    bumped = media.contribution(spend * (1.0 + step))[:, design.n_history:, :].sum(axis=1)
+    extra_spend = step * spend[design.n_history:].sum(axis=0)
+    # Channels are separable (no interaction), so one bumped pass gives every channel's margin.
+    values = (bumped - base) / extra_spend
+    return to_chain_draw(values, like, ("channel",), {"channel": list(media.channels)}).rename("marginal_roas")
+
+
+def adstock_curves(media: MediaResponse, like: xr.Dataset) -> xr.DataArray:
+    """Share of a one-period pulse of spend that acts in each later period (the decay curve).
+
+    Returns
+    -------
+    xarray.DataArray, dims (chain, draw, lag, channel)
+    """
+    l_max = media.adstock.l_max
+    pulse = np.zeros((l_max, len(media.channels)))
+    pulse[0] = 1.0
+    weights = media.adstock.apply_np(pulse, **media.adstock_params)
+    return to_chain_draw(weights, like, ("lag", "channel"),
+                         {"lag": np.arange(l_max), "channel": list(media.channels)}).rename("adstock")
+
+
+def waterfall(decomposition: xr.Dataset, prob: float = 0.94) -> xr.Dataset:
+    """Total of every component over all dates: baseline parts, controls and channels.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``mean``, ``hdi_low``, ``hdi_high`` along dim ``component`` (in the
+        order intercept, trend, seasonality, controls..., channels...), plus
+        ``kind`` ("baseline", "control" or "channel").
+    """
+    parts = {name: decomposition[name].sum("date") for name in BASELINE_COMPONENTS}
+    for name in decomposition["control"].values:
+        parts[str(name)] = decomposition["control_contribution"].sel(control=name, drop=True).sum("date")
+    for name in decomposition["channel"].values:
+        parts[str(name)] = decomposition["channel_contribution"].sel(channel=name, drop=True).sum("date")
+    totals = xr.concat(list(parts.values()), dim=xr.DataArray(list(parts), dims="component", name="component"))
+    kinds = (["baseline"] * len(BASELINE_COMPONENTS) + ["control"] * decomposition.sizes["control"]
+             + ["channel"] * decomposition.sizes["channel"])
+    out = hdi_summary(totals, prob)
+    return out.assign_coords(kind=("component", kinds))
+
+
+def contribution_bands(decomposition: xr.Dataset, prob: float = 0.94) -> xr.Dataset:
+    """Each channel's contribution per date: mean and HDI band, dims (date, channel)."""
+    return hdi_summary(decomposition["channel_contribution"], prob)
+

@@ -1,0 +1,48 @@
+"""``mediamix optimize``: allocate a budget with a fitted model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mediamix.cli.app import console
+from mediamix.cli.render import print_budget_result
+
+__all__ = ["optimize_command"]
+
+
+def optimize_command(
+    folder: Annotated[Path, typer.Argument(help="An output folder written by 'mediamix fit'.")],
+    budget: Annotated[float | None, typer.Option(help="Total spend over the horizon (first guess for scenarios).")] = None,
+    weeks: Annotated[int, typer.Option(help="Horizon length in periods.")] = 12,
+    bounds: Annotated[Path | None, typer.Option(help="TOML file of per-channel bounds (lower/upper/fixed...).")] = None,
+    objective: Annotated[str, typer.Option(help="mean, mean-sd, quantile or cvar.")] = "mean",
+    risk: Annotated[float | None, typer.Option(help="k for mean-sd (1); tail share for quantile/cvar (0.1).")] = None,
+    flighting: Annotated[bool, typer.Option("--flighting", help="Optimize each week's spend too (when, not only where).")] = False,
+    discount_rate: Annotated[float, typer.Option(help="Yearly discount rate of later returns.")] = 0.0,
+    allow_unspent: Annotated[bool, typer.Option("--allow-unspent", help="Budget may stay unspent when it does not pay.")] = False,
+    target_kpi: Annotated[float | None, typer.Option(help="Scenario: smallest budget reaching this media KPI.")] = None,
+    min_mroas: Annotated[float | None, typer.Option(help="Scenario: largest budget keeping marginal ROAS >= this.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the result as JSON here (default FOLDER/optimization.json).")] = None,
+) -> None:
+    """Allocate a budget over channels for the next WEEKS periods and compare it with the historical split."""
+    from mediamix.errors import ConfigError
+    from mediamix.mmm import MMM
+    from mediamix.output import json_text, write_text_atomic
+
+    mmm = MMM.load(folder)
+    if budget is None:
+        if target_kpi is None and min_mroas is None:
+            raise ConfigError("Give --budget (or a scenario: --target-kpi or --min-mroas).")
+        budget = float(mmm.historical_weekly_spend().sum() * weeks)
+    result = mmm.optimize_budget(
+        budget, weeks, bounds=bounds, allow_unspent=allow_unspent, flighting=flighting,
+        discount_rate=discount_rate, objective=objective, risk=risk,  # type: ignore[arg-type]
+        target_kpi=target_kpi, min_marginal_roas=min_mroas,
+    )
+    payload = result.to_dict()
+    print_budget_result(console, payload)
+    path = write_text_atomic(out or folder / "optimization.json", json_text(payload))
+    console.print(f"Wrote [bold]{path}[/]")
