@@ -455,6 +455,7 @@ class MMM:
         self._check_fitted()
         summary = self.summary_dict()
         contributions = self.contributions()
+        tables = self.attribution_tables()
         date = self.config_.data.date
         tree = self.idata_.copy()
         stats = tree["sample_stats"].to_dataset()
@@ -466,6 +467,8 @@ class MMM:
             contributions.to_csv(tmp / output.CONTRIBUTIONS_FILE, index=False, date_format="%Y-%m-%d")
             tree.to_netcdf(tmp / output.POSTERIOR_FILE, engine="h5netcdf")
             (tmp / output.CONFIG_FILE).write_text(dump_config(self.config_), encoding="utf-8")
+            for name, table in tables.items():
+                table.to_csv(tmp / name, index=False, date_format="%Y-%m-%d")
             for name, text in (extra_files or {}).items():
                 (tmp / Path(name).name).write_text(text, encoding="utf-8")
         return Path(path)
@@ -525,6 +528,28 @@ class MMM:
     def contribution_bands(self, prob: float = analysis.HDI_PROB) -> xr.Dataset:
         """Each channel's contribution per date: ``mean``, ``hdi_low``, ``hdi_high``, dims (date, channel)."""
         return response.contribution_bands(self.decomposition(), prob)
+
+    def attribution_tables(self, prob: float = analysis.HDI_PROB) -> dict[str, pd.DataFrame]:
+        """The attribution tables written to the output folder, by file name.
+
+        ``channels.csv`` (spend and its share, contribution, share of effect,
+        ROAS, marginal ROAS with HDIs), ``contribution_bands.csv`` (per date and
+        channel), ``waterfall.csv`` (total of every component),
+        ``response_curves.csv`` (per channel and weekly spend) and ``adstock.csv``
+        (per channel and lag); every interval is the ``prob`` HDI.
+        """
+        curves = self.response_curves()
+        curve_stats = analysis.hdi_summary(curves, prob).assign_coords(spend=curves["spend"])
+        return {
+            "channels.csv": self.summary(prob).reset_index(),
+            "contribution_bands.csv": self.contribution_bands(prob).to_dataframe().reset_index()
+            .rename(columns={"date": self.config_.data.date}),
+            "waterfall.csv": self.waterfall(prob).to_dataframe().reset_index(),
+            "response_curves.csv": curve_stats.to_dataframe().reset_index()[
+                ["channel", "point", "spend", "mean", "hdi_low", "hdi_high"]
+            ],
+            "adstock.csv": analysis.hdi_summary(self.adstock_curves(), prob).to_dataframe().reset_index(),
+        }
 
     def historical_weekly_spend(self) -> pd.Series:
         """Mean spend per period of each channel over the training data."""

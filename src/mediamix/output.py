@@ -7,7 +7,9 @@ Contract (other tools rely on these names):
 - ``contributions.csv``: posterior-mean contribution of every component per date;
 - ``posterior.nc``: the ArviZ InferenceData (netCDF, via h5netcdf), with the
   training table in its ``fit_data`` group;
-- ``config.toml``: the fully resolved config.
+- ``config.toml``: the fully resolved config;
+- attribution tables: ``channels.csv``, ``contribution_bands.csv``,
+  ``waterfall.csv``, ``response_curves.csv``, ``adstock.csv``.
 
 Files are first written into a hidden temporary folder beside the target and
 the folder is then moved into place with a rename, so a crash or a bad input

@@ -46,13 +46,16 @@ def test_simulate_writes_data_truth_and_config(seed_dir: Path) -> None:
 
 def test_fit_writes_the_output_contract(fitted_dir: tuple[Path, str]) -> None:
     out, printed = fitted_dir
-    assert {p.name for p in out.iterdir()} == {"summary.json", "contributions.csv", "posterior.nc", "config.toml"}
+    assert {p.name for p in out.iterdir()} == {
+        "summary.json", "contributions.csv", "posterior.nc", "config.toml",
+        "channels.csv", "contribution_bands.csv", "waterfall.csv", "response_curves.csv", "adstock.csv",
+    }
     summary = json.loads((out / "summary.json").read_text())
     assert summary["mediamix_version"] == mediamix.__version__
     assert summary["hdi_prob"] == 0.94
     for entry in summary["channels"].values():
-        assert set(entry) >= {"spend", "contribution", "share", "roas"}
-        for key in ("contribution", "share", "roas"):
+        assert set(entry) >= {"spend", "share_of_spend", "contribution", "share", "roas", "marginal_roas"}
+        for key in ("contribution", "share", "roas", "marginal_roas"):
             assert set(entry[key]) == {"mean", "hdi_low", "hdi_high"}
     assert set(summary["diagnostics"]) >= {"r_hat_max", "ess_bulk_min", "divergences", "converged"}
     assert set(summary["timing"]) == {"compile_s", "sampling_s", "total_s"}
@@ -83,6 +86,26 @@ def test_round_trip_load_gives_the_same_numbers(fitted_dir: tuple[Path, str]) ->
         for key in ("contribution", "share", "roas"):
             for stat in ("mean", "hdi_low", "hdi_high"):
                 assert entry[key][stat] == pytest.approx(summary["channels"][name][key][stat], rel=1e-12)
+
+
+def test_attribution_tables_agree_with_the_summary(fitted_dir: tuple[Path, str]) -> None:
+    out, _ = fitted_dir
+    summary = json.loads((out / "summary.json").read_text())
+    channels = pd.read_csv(out / "channels.csv").set_index("channel")
+    for name, entry in summary["channels"].items():
+        assert channels.loc[name, "roas_mean"] == pytest.approx(entry["roas"]["mean"])
+        assert channels.loc[name, "marginal_roas_hdi_high"] == pytest.approx(entry["marginal_roas"]["hdi_high"])
+    waterfall = pd.read_csv(out / "waterfall.csv").set_index("component")
+    contributions = pd.read_csv(out / "contributions.csv")
+    for column in ("x1", "x2", "intercept", "trend", "seasonality", "event_1"):
+        assert waterfall.loc[column, "mean"] == pytest.approx(contributions[column].sum())
+    curves = pd.read_csv(out / "response_curves.csv")
+    for _, curve in curves.groupby("channel"):
+        assert curve["mean"].iloc[0] == 0 and curve["mean"].is_monotonic_increasing
+    bands = pd.read_csv(out / "contribution_bands.csv")
+    assert (bands["hdi_low"] <= bands["mean"]).all() and (bands["mean"] <= bands["hdi_high"]).all()
+    adstock = pd.read_csv(out / "adstock.csv")
+    assert adstock.groupby("channel")["mean"].sum().to_numpy() == pytest.approx([1.0, 1.0])
 
 
 def test_summary_command_prints_a_saved_fit(fitted_dir: tuple[Path, str]) -> None:

@@ -36,28 +36,27 @@ def print_summary(console: Console, summary: dict[str, Any], truth: dict[str, An
         Per channel true ``contribution`` and ``roas`` (simulated data) to show beside the estimates.
     """
     pct = int(round(100 * summary["hdi_prob"]))
-    table = Table(
-        title=f"Posterior mean ({pct}% HDI) in target units; share is of the total media effect",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        padding=(0, 1, 0, 0),
-        show_edge=False,
+    console.print(
+        f"Posterior mean ({pct}% HDI), target units. share: of media effect / of spend. "
+        "mROAS: return of the next unit of spend.",
+        highlight=False,
     )
-    columns = ["spend", "contribution", "truth", "share", "ROAS", "truth"] if truth else [
-        "spend", "contribution", "share", "ROAS"
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), show_edge=False)
+    columns = ["spend", "contribution", "truth", "share", "ROAS", "truth", "mROAS"] if truth else [
+        "spend", "contribution", "share", "ROAS", "mROAS"
     ]
     table.add_column("channel", style="bold", no_wrap=True)
     for header in columns:
         table.add_column(header, justify="right", no_wrap=True, style="cyan" if header == "truth" else None)
     for name, entry in summary["channels"].items():
-        contribution, share, roas = (_cell(entry["contribution"]), _cell(entry["share"], percent=True),
-                                     _cell(entry["roas"]))
+        contribution, roas = _cell(entry["contribution"]), _cell(entry["roas"])
+        share = f"{100 * entry['share']['mean']:.0f}%/{100 * entry.get('share_of_spend', float('nan')):.0f}%"
+        mroas = fmt(entry["marginal_roas"]["mean"]) if "marginal_roas" in entry else "n/a"
         if truth:
             t = truth.get(name, {})
-            cells = [contribution, fmt(t.get("contribution")), share, roas, fmt(t.get("roas"))]
+            cells = [contribution, fmt(t.get("contribution")), share, roas, fmt(t.get("roas")), mroas]
         else:
-            cells = [contribution, share, roas]
+            cells = [contribution, share, roas, mroas]
         table.add_row(name, fmt(entry["spend"]), *cells)
     console.print(table)
 
