@@ -249,3 +249,55 @@ def test_default_priors_copy_is_fresh() -> None:
 def test_every_default_prior_has_a_dim() -> None:
     assert set(DEFAULT_PRIORS) == set(PRIOR_DIMS)
     assert PRIOR_DIMS["beta"] == "channel" and PRIOR_DIMS["gamma_control"] == "control"
+
+
+# --- scipy twins --------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:Numba will use object mode:UserWarning")
+def test_to_scipy_log_density_and_cdf_equal_pymcs() -> None:
+    """Every family's scipy twin has PyMC's log-density and CDF (one compiled graph for all ten).
+
+    PyMC has no log-CDF for HalfStudentT; the next test checks that one by hand.
+    """
+    import pymc
+    import pytensor
+
+    points = {dist: Prior(dist, params).to_scipy().ppf([0.01, 0.2, 0.5, 0.8, 0.99]) for dist, params in
+              VALID_PARAMS.items()}
+    with_cdf = [dist for dist in VALID_PARAMS if dist != "HalfStudentT"]
+    rvs = {dist: getattr(pymc, dist).dist(**Prior(dist, params).resolve()) for dist, params in VALID_PARAMS.items()}
+    logp = [pymc.logp(rvs[dist], points[dist]) for dist in VALID_PARAMS]
+    logcdf = [pymc.logcdf(rvs[dist], points[dist]) for dist in with_cdf]
+    values = pytensor.function([], logp + logcdf)()
+    reference = dict(zip(VALID_PARAMS, values[: len(logp)], strict=True))
+    reference_cdf = dict(zip(with_cdf, values[len(logp):], strict=True))
+    for dist, params in VALID_PARAMS.items():
+        twin = Prior(dist, params).to_scipy()
+        np.testing.assert_allclose(twin.logpdf(points[dist]), reference[dist], rtol=1e-6, atol=1e-8, err_msg=dist)
+        if dist in reference_cdf:
+            np.testing.assert_allclose(twin.logcdf(points[dist]), reference_cdf[dist], rtol=1e-6, atol=1e-7,
+                                       err_msg=dist)
+
+
+def test_to_scipy_is_zero_outside_the_support() -> None:
+    assert Prior("HalfStudentT", VALID_PARAMS["HalfStudentT"]).to_scipy().pdf(-0.5) == 0.0
+    assert Prior("Beta", VALID_PARAMS["Beta"]).to_scipy().pdf(1.5) == 0.0
+    assert Prior("TruncatedNormal", VALID_PARAMS["TruncatedNormal"]).to_scipy().cdf(2.5) == 1.0
+
+
+def test_half_student_t_matches_folding_a_student_t_by_hand() -> None:
+    from scipy import stats
+
+    twin = Prior("HalfStudentT", {"nu": 3.0, "sigma": 2.0}).to_scipy()
+    x = np.array([0.1, 1.0, 4.0])
+    np.testing.assert_allclose(twin.pdf(x), 2 * stats.t.pdf(x, 3.0, scale=2.0))
+    np.testing.assert_allclose(twin.ppf(twin.cdf(x)), x)
+    assert twin.mean() == pytest.approx(2 * 2.0 * math.sqrt(3.0) / math.pi)  # E|T| = 2σ√ν/π for ν = 3
+
+
+def test_to_scipy_orders_per_channel_tables_by_labels() -> None:
+    twin = Prior("Gamma", {"alpha": 3.0, "beta": {"tv": 1.0, "search": 2.0}}).to_scipy(["search", "tv"])
+    np.testing.assert_allclose(twin.mean(), [1.5, 3.0])  # alpha / beta, PyMC's rate
+    with config_error("per-name table"):
+        Prior("Gamma", {"alpha": 3.0, "beta": {"tv": 1.0}}).to_scipy()

@@ -20,6 +20,7 @@ def test_all_is_pinned() -> None:
             "ConfigError",
             "ConvergenceWarning",
             "DataError",
+            "DataWarning",
             "MediamixError",
             "NotFittedError",
             "OutputError",

@@ -22,6 +22,7 @@ __all__ = [
     "SamplingError",
     "OutputError",
     "ConvergenceWarning",
+    "DataWarning",
     "did_you_mean",
 ]
 
@@ -52,6 +53,14 @@ class OutputError(MediamixError, OSError):
 
 class ConvergenceWarning(UserWarning):
     """The posterior may not be trustworthy: high r-hat, low ESS or divergences."""
+
+
+class DataWarning(UserWarning):
+    """The table is valid but may not support the model: collinear channels, too few rows, outliers.
+
+    Raised by :meth:`mediamix.MMM.fit` for each data check of :mod:`mediamix.review`
+    whose severity is ``review`` or ``fail``.
+    """
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

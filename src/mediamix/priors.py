@@ -15,6 +15,7 @@ random variables.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -197,6 +198,26 @@ class Prior:
             out[name] = np.array([float(value[k]) for k in labels])
         return out
 
+    def to_scipy(self, labels: Sequence[str] | None = None) -> Any:
+        """The same distribution as a frozen :mod:`scipy.stats` object, in PyMC's parametrization.
+
+        Used to evaluate the prior density and CDF without PyMC (e.g. the
+        prior–posterior overlap of :mod:`mediamix.review`).
+
+        Parameters
+        ----------
+        labels : sequence of str, optional
+            As for :meth:`resolve`; per-name tables become arrays ordered like
+            ``labels``, and the frozen distribution broadcasts over them.
+
+        Returns
+        -------
+        scipy.stats frozen distribution
+            With ``pdf``, ``logpdf``, ``cdf``, ``ppf``, ``mean`` ...; its
+            ``logpdf`` equals ``pymc.logp`` of the PyMC distribution of this prior.
+        """
+        return _scipy_distribution(self.dist, self.resolve(labels))
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"Prior({self.dist!r}, {args})"
@@ -228,3 +249,60 @@ DEFAULT_PRIORS: dict[str, Prior] = {
 def default_priors() -> dict[str, Prior]:
     """A fresh copy of :data:`DEFAULT_PRIORS`."""
     return dict(DEFAULT_PRIORS)
+
+
+def _scipy_distribution(dist: str, p: Mapping[str, Any]) -> Any:
+    """A frozen scipy.stats distribution equal to PyMC's ``dist(**p)`` (see :meth:`Prior.to_scipy`)."""
+    from scipy import stats  # imported here: scipy.stats adds ~0.3 s to ``import mediamix``
+
+    if dist == "Normal":
+        return stats.norm(loc=p["mu"], scale=p["sigma"])
+    if dist == "HalfNormal":
+        return stats.halfnorm(scale=p["sigma"])
+    if dist == "LogNormal":
+        return stats.lognorm(s=p["sigma"], scale=np.exp(p["mu"]))
+    if dist == "TruncatedNormal":
+        lower, upper = p.get("lower", -np.inf), p.get("upper", np.inf)
+        return stats.truncnorm(
+            a=(np.asarray(lower) - p["mu"]) / p["sigma"],
+            b=(np.asarray(upper) - p["mu"]) / p["sigma"],
+            loc=p["mu"],
+            scale=p["sigma"],
+        )
+    if dist == "StudentT":
+        return stats.t(df=p["nu"], loc=p["mu"], scale=p["sigma"])
+    if dist == "HalfStudentT":
+        return _half_student_t()(p["nu"], scale=p["sigma"])
+    if dist == "Beta":
+        return stats.beta(a=p["alpha"], b=p["beta"])
+    if dist == "Gamma":  # PyMC's beta is a rate
+        return stats.gamma(a=p["alpha"], scale=1.0 / np.asarray(p["beta"]))
+    if dist == "Exponential":  # PyMC's lam is a rate
+        return stats.expon(scale=1.0 / np.asarray(p["lam"]))
+    if dist == "Uniform":
+        return stats.uniform(loc=p["lower"], scale=np.asarray(p["upper"]) - p["lower"])
+    raise ConfigError(f"No scipy.stats twin for prior distribution '{dist}'.")  # pragma: no cover
+
+
+@functools.cache
+def _half_student_t() -> Any:
+    """scipy.stats has no half Student-t: |T| with T ~ t(nu), density 2·t.pdf on [0, inf)."""
+    from scipy import stats
+
+    class HalfStudentT(stats.rv_continuous):
+        def _pdf(self, x: np.ndarray, nu: np.ndarray) -> np.ndarray:
+            return 2.0 * stats.t.pdf(x, nu)
+
+        def _logpdf(self, x: np.ndarray, nu: np.ndarray) -> np.ndarray:
+            return np.log(2.0) + stats.t.logpdf(x, nu)
+
+        def _cdf(self, x: np.ndarray, nu: np.ndarray) -> np.ndarray:
+            return 2.0 * stats.t.cdf(x, nu) - 1.0
+
+        def _sf(self, x: np.ndarray, nu: np.ndarray) -> np.ndarray:
+            return 2.0 * stats.t.sf(x, nu)
+
+        def _ppf(self, q: np.ndarray, nu: np.ndarray) -> np.ndarray:
+            return stats.t.ppf((1.0 + q) / 2.0, nu)
+
+    return HalfStudentT(a=0.0, name="halfstudentt", shapes="nu")

@@ -161,7 +161,7 @@ def test_seed_none_is_left_out_of_the_toml(tmp_path: Path) -> None:
         (lambda c: c["data"].update(chanels=c["data"].pop("channels")),
          ("unknown key 'data.chanels'.", "Did you mean 'channels'?", "Valid keys here: date, target, channels")),
         (lambda c: c.update(modle=c.pop("model")),
-         ("unknown key 'modle'.", "Did you mean 'model'?", "Valid keys here: data, model, fit, priors.")),
+         ("unknown key 'modle'.", "Did you mean 'model'?", "Valid keys here: data, model, fit, priors, review.")),
         (lambda c: c["fit"].update(drawz=100),
          ("unknown key 'fit.drawz'.", "Did you mean 'draws'?")),
         (lambda c: c["model"].update(l_maxx=4),

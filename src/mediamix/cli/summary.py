@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mediamix.cli.app import console
-from mediamix.cli.render import print_summary
+from mediamix.cli.render import print_review, print_summary
 
 __all__ = ["summary_command"]
 
@@ -16,7 +16,10 @@ __all__ = ["summary_command"]
 def summary_command(
     folder: Annotated[Path, typer.Argument(help="An output folder written by 'mediamix fit'.")],
 ) -> None:
-    """Print the channel table, diagnostics and timing of a fitted model's folder."""
+    """Print the channel table, diagnostics, timing and model review of a fitted model's folder."""
     from mediamix.output import SUMMARY_FILE, read_json
 
-    print_summary(console, read_json(folder / SUMMARY_FILE))
+    summary = read_json(folder / SUMMARY_FILE)
+    print_summary(console, summary)
+    if "review" in summary:  # folders written before the review existed have none
+        print_review(console, summary["review"], problems_only=True)

@@ -5,13 +5,14 @@ registries) and :mod:`mediamix.errors`; never PyMC.
 """
 
 from mediamix.config.io import config_to_dict, dump_config, load_config, parse_config
-from mediamix.config.schema import DataConfig, FitConfig, MMMConfig, ModelConfig
+from mediamix.config.schema import DataConfig, FitConfig, MMMConfig, ModelConfig, ReviewConfig
 
 __all__ = [
     "DataConfig",
     "FitConfig",
     "MMMConfig",
     "ModelConfig",
+    "ReviewConfig",
     "config_to_dict",
     "dump_config",
     "load_config",

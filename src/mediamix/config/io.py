@@ -64,6 +64,7 @@ def config_to_dict(config: MMMConfig) -> dict[str, Any]:
         "model": config.model.model_dump(),
         "fit": {k: v for k, v in config.fit.model_dump().items() if v is not None},
         "priors": {name: prior.to_mapping() for name, prior in config.priors.items()},
+        "review": {"roas_range": list(config.review.roas_range)},
     }
     for key in ("channels", "controls"):
         out["data"][key] = list(out["data"][key])

@@ -19,7 +19,8 @@ from mediamix.transforms import ADSTOCKS, SATURATIONS
 
 __all__ = [
     "describe_validation_error",
-    "DataConfig", "ModelConfig", "FitConfig", "MMMConfig", "RESERVED_NAMES", "SamplerName"]
+    "DataConfig", "ModelConfig", "FitConfig", "MMMConfig", "RESERVED_NAMES", "SamplerName",
+    "ReviewConfig", "DEFAULT_ROAS_RANGE"]
 
 #: Names that label baseline components in results; a channel or control may not use them.
 RESERVED_NAMES = frozenset({"intercept", "trend", "seasonality", "date", "mu", "media", "baseline"})
@@ -81,6 +82,28 @@ class FitConfig(_Section):
     target_accept: float = Field(0.9, gt=0.5, lt=1.0)
 
 
+#: Plausible ROAS (target units per unit of spend) when the KPI is revenue in the spend's
+#: currency: paid media rarely return more than 10–20 (Meridian's default ROAS prior,
+#: LogNormal(0.2, 0.9), puts 99% below 10), so 50 flags only fits that credit a channel
+#: with implausibly much, often a unit mismatch. Set ``[review] roas_range`` for other KPIs.
+DEFAULT_ROAS_RANGE = (0.0, 50.0)
+
+
+class ReviewConfig(_Section):
+    """``[review]``: what the model review treats as plausible."""
+
+    roas_range: tuple[float, float] = Field(
+        DEFAULT_ROAS_RANGE, description="Plausible posterior-mean ROAS [low, high], target units per unit of spend."
+    )
+
+    @field_validator("roas_range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not value[0] < value[1]:
+            raise ValueError(f"roas_range must be [low, high] with low < high, got {list(value)}")
+        return value
+
+
 class MMMConfig(_Section):
     """A whole, resolved mediamix configuration.
 
@@ -94,6 +117,7 @@ class MMMConfig(_Section):
     model: ModelConfig = ModelConfig()
     fit: FitConfig = FitConfig()
     priors: dict[str, Prior] = Field(default_factory=dict)
+    review: ReviewConfig = ReviewConfig()
 
     @field_validator("priors", mode="before")
     @classmethod
@@ -151,7 +175,7 @@ class MMMConfig(_Section):
         if not given:
             return self
         raw = {"data": self.data, "model": self.model, "fit": {**self.fit.model_dump(), **given},
-               "priors": self.priors}
+               "priors": self.priors, "review": self.review}
         try:
             return MMMConfig.model_validate(raw)
         except ValidationError as err:
@@ -169,14 +193,18 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
-def describe_validation_error(err: ValidationError, source: str = "") -> str:
-    """One message for all of a pydantic error's problems, naming each key."""
+def describe_validation_error(err: ValidationError, source: str = "", model: type[BaseModel] | None = None) -> str:
+    """One message for all of a pydantic error's problems, naming each key.
+
+    ``model`` is the pydantic model that was validated (default :class:`MMMConfig`);
+    unknown keys are matched against its fields.
+    """
     lines = []
     for e in err.errors():
         loc = tuple(e["loc"])
         key = ".".join(str(p) for p in loc) or "(top level)"
         if e["type"] == "extra_forbidden":
-            known = _fields_at(MMMConfig, loc)
+            known = _fields_at(model or MMMConfig, loc)
             lines.append(
                 f"unknown key '{key}'.{did_you_mean(str(loc[-1]), known)}"
                 + (f" Valid keys here: {', '.join(known)}." if known else "")

@@ -1,0 +1,176 @@
+"""Did the sampler converge? r-hat, effective sample size, divergences, tree depth.
+
+Each check names the worst parameter (``beta[x2]``) so the next step can target
+it. Sampler statistics differ by backend: nutpie records ``depth`` and
+``maxdepth_reached``, PyMC ``tree_depth`` and ``reached_max_treedepth``, NumPyro
+(through PyMC) ``tree_depth`` only; a check whose statistic is absent is skipped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from mediamix.inference.diagnostics import ESS_MIN, RHAT_MAX
+from mediamix.review.findings import Finding, Severity
+
+__all__ = [
+    "convergence_findings",
+    "parameter_values",
+    "RHAT_REVIEW",
+    "RHAT_FAIL",
+    "ESS_REVIEW",
+    "ESS_FAIL",
+    "DIVERGENCE_FAIL_SHARE",
+    "MAX_TREE_DEPTH",
+    "TREE_DEPTH_REVIEW_SHARE",
+]
+
+#: r-hat above 1.01 is not converged by today's standard (Vehtari et al. 2021, the
+#: threshold of :mod:`mediamix.inference.diagnostics`). Past 1.05 the chains disagree so
+#: much that the posterior means shift from chain to chain by a visible part of a posterior
+#: sd: the classic 1.1 (Gelman & Rubin 1992) is too lax to call a fit usable.
+RHAT_REVIEW = RHAT_MAX
+RHAT_FAIL = 1.05
+#: 400 effective draws (100 per chain for 4 chains, Vehtari et al.) give stable 94%
+#: intervals; below 100 the interval ends rest on a handful of independent draws.
+ESS_REVIEW = ESS_MIN
+ESS_FAIL = 100
+#: Any divergence means part of the posterior was not explored (review); past 1% of
+#: the draws the bias is likely large (fail).
+DIVERGENCE_FAIL_SHARE = 0.01
+#: The default maximum tree depth of nutpie, PyMC and NumPyro (1023 leapfrog steps).
+MAX_TREE_DEPTH = 10
+#: Hitting the depth limit truncates trajectories: an efficiency problem, not a bias, so
+#: it is worth a look (review) when more than 1% of the draws hit it, never a fail.
+TREE_DEPTH_REVIEW_SHARE = 0.01
+
+_DEPTH_FLAGS = ("maxdepth_reached", "reached_max_treedepth")
+_DEPTHS = ("depth", "tree_depth")
+
+
+def parameter_values(stat: xr.Dataset) -> tuple[list[str], np.ndarray]:
+    """Flatten a per-parameter statistic to labels (``beta[x2]``) and values."""
+    labels: list[str] = []
+    values: list[float] = []
+    for name, da in stat.data_vars.items():
+        arr = np.asarray(da, dtype=float)
+        for index in np.ndindex(arr.shape):
+            coords = [str(da[dim].values[i]) for dim, i in zip(da.dims, index, strict=True)]
+            labels.append(f"{name}[{','.join(coords)}]" if coords else str(name))
+            values.append(float(arr[index]))
+    return labels, np.asarray(values)
+
+
+def convergence_findings(idata: xr.DataTree) -> list[Finding]:
+    """Findings ``r_hat``, ``ess``, ``divergences`` and (where recorded) ``tree_depth``.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        ArviZ InferenceData with ``posterior`` (chain, draw, ...) and, where the
+        sampler wrote one, ``sample_stats``.
+    """
+    import arviz as az  # imported here: arviz pulls in matplotlib, ~1 s at import
+
+    posterior = idata["posterior"].to_dataset()
+    chains, draws = int(posterior.sizes["chain"]), int(posterior.sizes["draw"])
+    stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
+    findings = [
+        _r_hat(posterior, chains),
+        _ess(*parameter_values(az.ess(posterior, method="bulk")), *parameter_values(az.ess(posterior, method="tail"))),
+        _divergences(stats, chains * draws),
+    ]
+    depth = _tree_depth(stats, chains * draws)
+    return findings + ([depth] if depth else [])
+
+
+def _r_hat(posterior: xr.Dataset, chains: int) -> Finding:
+    import arviz as az
+
+    if chains < 2:
+        return Finding("r_hat", "review", f"r-hat needs at least 2 chains; this fit has {chains}.",
+                       {"chains": chains}, "Refit with 4 chains (--chains 4) so that convergence can be checked.")
+    labels, values = parameter_values(az.rhat(posterior))
+    bad = ~np.isfinite(values)
+    worst = int(np.argmax(np.where(bad, np.inf, values)))
+    value = float(values[worst])
+    numbers = {"r_hat_max": value, "parameter": labels[worst], "review_above": RHAT_REVIEW, "fail_above": RHAT_FAIL}
+    if np.isfinite(value) and value <= RHAT_REVIEW:
+        return Finding("r_hat", "pass", f"max r-hat {value:.3f} ({labels[worst]}) ≤ {RHAT_REVIEW}: the chains agree.",
+                       numbers)
+    severity: Severity = "review" if np.isfinite(value) and value <= RHAT_FAIL else "fail"
+    above = [labels[i] for i in np.argsort(-np.nan_to_num(values, nan=np.inf)) if not values[i] <= RHAT_REVIEW]
+    head = (f"max r-hat {value:.3f} ({labels[worst]}) > {RHAT_REVIEW}" if np.isfinite(value) else
+            f"r-hat is undefined for {labels[worst]} (its draws do not vary within a chain)")
+    return Finding(
+        "r_hat", severity,
+        f"{head}: the chains disagree on {len(above)} parameter(s) ({', '.join(above[:5])}).",
+        numbers,
+        "Run more tuning steps and draws (--tune 2000 --draws 4000); if r-hat stays high, give the "
+        f"parameters named ({above[0]}) a more informative prior.",
+    )
+
+
+def _ess(bulk_labels: list[str], bulk: np.ndarray, tail_labels: list[str], tail: np.ndarray) -> Finding:
+    # NaN (e.g. a parameter stuck at one value) carries no information: count it as 0 effective draws.
+    bulk, tail = np.nan_to_num(bulk, nan=0.0), np.nan_to_num(tail, nan=0.0)
+    kind, labels, values = ("bulk", bulk_labels, bulk) if bulk.min() <= tail.min() else ("tail", tail_labels, tail)
+    worst = int(np.argmin(values))
+    value = float(values[worst])
+    numbers = {"ess_bulk_min": float(bulk.min()), "ess_tail_min": float(tail.min()),
+               "parameter": labels[worst], "review_below": ESS_REVIEW, "fail_below": ESS_FAIL}
+    text = f"min {kind} ESS {value:.0f} ({labels[worst]})"
+    if value >= ESS_REVIEW:
+        return Finding("ess", "pass", f"{text} ≥ {ESS_REVIEW}: enough effective draws for stable intervals.",
+                       numbers)
+    severity: Severity = "review" if value >= ESS_FAIL else "fail"
+    floor = ESS_REVIEW if severity == "review" else ESS_FAIL
+    return Finding(
+        "ess", severity,
+        f"{text} < {floor}: the {'interval ends' if kind == 'tail' else 'means'} rest on too few independent draws.",
+        numbers,
+        "Run more draws (--draws) or chains (--chains); a very low ESS next to a high r-hat also needs more "
+        "tuning (--tune).",
+    )
+
+
+def _divergences(stats: xr.Dataset, n_draws: int) -> Finding:
+    count = int(np.asarray(stats["diverging"]).sum()) if "diverging" in stats.data_vars else 0
+    share = count / n_draws if n_draws else 0.0
+    numbers = {"divergences": count, "draws": n_draws, "share": share, "fail_above_share": DIVERGENCE_FAIL_SHARE}
+    if count == 0:
+        return Finding("divergences", "pass", f"No divergent transitions in {n_draws} draws.", numbers)
+    severity: Severity = "fail" if share > DIVERGENCE_FAIL_SHARE else "review"
+    return Finding(
+        "divergences", severity,
+        f"{count} divergent transitions ({share:.2%} of {n_draws} draws): the sampler could not explore part "
+        "of the posterior, so estimates may be biased.",
+        numbers,
+        "Raise [fit] target_accept (e.g. 0.95 or 0.99); if they remain, tighten the priors of poorly "
+        "identified parameters (see prior_posterior_overlap).",
+    )
+
+
+def _tree_depth(stats: xr.Dataset, n_draws: int) -> Finding | None:
+    flag = next((name for name in _DEPTH_FLAGS if name in stats.data_vars), None)
+    depth = next((name for name in _DEPTHS if name in stats.data_vars), None)
+    if flag is not None:
+        hits = int(np.asarray(stats[flag]).sum())
+    elif depth is not None:
+        hits = int((np.asarray(stats[depth]) >= MAX_TREE_DEPTH).sum())
+    else:
+        return None
+    share = hits / n_draws if n_draws else 0.0
+    numbers = {"draws_at_max_depth": hits, "share": share, "max_tree_depth": MAX_TREE_DEPTH,
+               "review_above_share": TREE_DEPTH_REVIEW_SHARE}
+    if share <= TREE_DEPTH_REVIEW_SHARE:
+        return Finding("tree_depth", "pass", f"{hits} of {n_draws} draws hit the maximum tree depth.", numbers)
+    return Finding(
+        "tree_depth", "review",
+        f"{hits} of {n_draws} draws ({share:.1%}) hit the maximum tree depth ({MAX_TREE_DEPTH}): the "
+        "sampler stopped trajectories early and explores slowly.",
+        numbers,
+        "Usually a sign of strongly correlated parameters (e.g. beta and lam of one channel): give them more "
+        "informative priors, or run more draws.",
+    )
