@@ -163,7 +163,8 @@ def load_bounds(path: str | os.PathLike[str]) -> dict[str, ChannelBounds]:
         try:
             out[name] = ChannelBounds.model_validate(table)
         except ValidationError as err:
-            raise ConfigError(f"Bounds file '{p}', channel '{name}': {describe_validation_error(err)}") from None
+            detail = describe_validation_error(err, model=ChannelBounds)
+            raise ConfigError(f"Bounds file '{p}', channel '{name}': {detail}") from None
     return out
 
 
@@ -192,7 +193,8 @@ def resolve_bounds(
             try:
                 spec = ChannelBounds.model_validate(dict(spec))
             except ValidationError as err:
-                raise ConfigError(f"Bounds of channel '{name}': {describe_validation_error(err)}") from None
+                detail = describe_validation_error(err, model=ChannelBounds)
+                raise ConfigError(f"Bounds of channel '{name}': {detail}") from None
         if spec.fixed is not None:
             out[name] = (spec.fixed, spec.fixed)
             continue

@@ -69,7 +69,9 @@ def minimum_budget_for_kpi(
         return value
 
     ceiling = _ceiling(template, evaluator.media.channels)
-    hi = template.budget
+    # No budget below the channels' lower bounds (fixed channels included) is feasible.
+    floor = sum(template.bounds.get(c, (0.0, math.inf))[0] for c in evaluator.media.channels)
+    hi = max(template.budget, floor)
     while objective_of(best(min(hi, ceiling))) < target:
         if hi >= ceiling or hi > 1e6 * template.budget:
             reach = objective_of(best(min(hi, ceiling)))
@@ -79,7 +81,7 @@ def minimum_budget_for_kpi(
             )
         hi *= 2.0
     hi = min(hi, ceiling)
-    budget = _bisect(lambda b: objective_of(best(b)) >= target, 0.0, hi, rel_tol)
+    budget = _bisect(lambda b: objective_of(best(b)) >= target, floor, hi, rel_tol)
     result = best(budget)
     return dataclasses.replace(result, extra={"scenario": {"kind": "target_kpi", "target": target}})
 
@@ -118,7 +120,7 @@ def budget_for_marginal_roas(
             f"Even the first unit of spend returns {margin(floor):.4g} < the threshold {threshold:.4g}: "
             "no budget keeps the marginal ROAS that high."
         )
-    hi = template.budget
+    hi = max(template.budget, floor)
     while margin(min(hi, ceiling)) >= threshold and hi < ceiling and hi < 1e6 * template.budget:
         hi *= 2.0
     hi = min(hi, ceiling)
