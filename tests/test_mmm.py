@@ -43,8 +43,9 @@ def test_summary_table_is_indexed_by_channel(prior_fit) -> None:
 
 def test_divergences_raise_a_convergence_warning(demo) -> None:
     mmm = MMM.from_config(demo.config)
-    with pytest.warns(ConvergenceWarning, match="3 divergent transitions"):
+    with pytest.warns(ConvergenceWarning) as record:  # prior draws also fail r-hat and ESS, by design
         mmm.fit(demo.data, sampler=PriorSampler(divergences=3), chains=2, draws=20)
+    assert any("3 divergent transitions" in str(w.message) for w in record)
 
 
 def test_predict_in_sample_equals_fitted_mean(prior_fit, demo) -> None:

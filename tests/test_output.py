@@ -72,3 +72,15 @@ def test_a_file_in_the_way_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="is a file"):
         with atomic_folder(target):
             pass
+
+
+def test_the_folder_gets_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_folder(tmp_path / "out") as tmp:
+            (tmp / "summary.json").write_text("{}")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755

@@ -29,6 +29,7 @@ from mediamix.errors import (
     ConfigError,
     ConvergenceWarning,
     DataError,
+    DataWarning,
     MediamixError,
     NotFittedError,
     SamplingError,
@@ -49,6 +50,8 @@ from mediamix.optimize import (
 )
 from mediamix.optimize.problem import Objective
 from mediamix.priors import Prior
+from mediamix.report import REPORT_FILE, ReportData, fit_table, parameter_draws, write_report
+from mediamix.review import Review, check_data, review_fit
 
 __all__ = ["MMM", "load"]
 
@@ -194,6 +197,8 @@ class MMM:
 
         Warns
         -----
+        DataWarning
+            Before sampling, for each data check (:meth:`check_data`) that is not a pass.
         ConvergenceWarning
             When r-hat > 1.01, ESS < 400 or there are divergences, saying what to try.
         """
@@ -207,6 +212,8 @@ class MMM:
         if config.fit.seed is None:  # draw one, and record it so the fit can be reproduced
             config = config.with_fit(seed=int(np.random.SeedSequence().generate_state(1)[0]))
         frame = self._validate(data, training=True, config=config)
+        for finding in check_data(frame, config).problems():
+            warnings.warn(f"{finding.message} {finding.next_step}", DataWarning, stacklevel=2)
         scales = Scales.from_frame(frame, config)
         design = make_design(frame, config, scales)
         model = build_model(config, design)
@@ -241,6 +248,7 @@ class MMM:
             "total_s": time.perf_counter() - start,
         }
         self._decomposition: xr.Dataset | None = None
+        self._reviews: dict[tuple[float, ...], Review] = {}
         for problem in self.diagnostics_.problems():
             warnings.warn(problem, ConvergenceWarning, stacklevel=2)
         return self
@@ -347,7 +355,56 @@ class MMM:
                 "sampler": self.config_.fit.sampler,
             },
             "timing": dict(self.timing_),
+            "review": self.review().to_dict(),
         }
+
+    def review(self, roas_range: tuple[float, float] | None = None) -> Review:
+        """The health verdict of the fit: convergence, fit, baseline, ROAS, prior–posterior overlap.
+
+        Parameters
+        ----------
+        roas_range : (float, float), optional
+            Plausible posterior-mean ROAS in target units per unit of spend;
+            defaults to the config's ``[review] roas_range``.
+
+        Returns
+        -------
+        Review
+            See :func:`mediamix.review.review_fit`; ``review().verdict`` is the worst severity.
+        """
+        self._check_fitted()
+        low, high = roas_range or self.config_.review.roas_range
+        key = (float(low), float(high))
+        reviews = self.__dict__.setdefault("_reviews", {})
+        if key not in reviews:
+            observed = self.data_[self.config_.data.target].to_numpy()
+            reviews[key] = review_fit(self.idata_, self.decomposition(), observed, self.design_, self.config_, key)
+        return reviews[key]
+
+    def check_data(self, data: pd.DataFrame | str | os.PathLike[str]) -> Review:
+        """Check a training table before fitting: can it support this model?
+
+        :meth:`fit` runs the same checks and warns (:class:`~mediamix.errors.DataWarning`)
+        for each one that does not pass.
+
+        Parameters
+        ----------
+        data : DataFrame or path
+            The table :meth:`fit` would take.
+
+        Returns
+        -------
+        Review
+            See :func:`mediamix.review.check_data`: zero and constant spend, spend
+            variation, collinearity and VIF, rows per parameter, target outliers
+            and variation.
+
+        Raises
+        ------
+        DataError
+            If the table cannot be fitted at all (see :func:`mediamix.data.validate_data`).
+        """
+        return check_data(self._validate(data, training=True), self.config)
 
     # ---------------------------------------------------------- prediction
     def _design_for(self, data: pd.DataFrame | str | os.PathLike[str]) -> Design:
@@ -439,8 +496,42 @@ class MMM:
         return parts.assign(y=(y.dims, y.to_numpy()))
 
     # --------------------------------------------------------------- files
+    def report_data(
+        self,
+        prob: float = analysis.HDI_PROB,
+        *,
+        optimization: Mapping[str, Any] | None = None,
+        summary: Mapping[str, Any] | None = None,
+        tables: Mapping[str, pd.DataFrame] | None = None,
+    ) -> ReportData:
+        """Everything ``report.html`` shows, as plain values (see :mod:`mediamix.report`).
+
+        Parameters
+        ----------
+        prob : float, default=0.94
+            Mass of every interval.
+        optimization : mapping, optional
+            An ``optimization.json`` payload to show.
+        summary, tables : optional
+            :meth:`summary_dict` and :meth:`attribution_tables` when already computed.
+        """
+        self._check_fitted()
+        summary = summary if summary is not None else self.summary_dict(prob)
+        tables = tables if tables is not None else self.attribution_tables(prob)
+        d = self.config_.data
+        fit = fit_table(self.data_, d.date, d.target, analysis.hdi_summary(self.decomposition()["mu"], prob),
+                        analysis.hdi_summary(self.sample_posterior_predictive(seed=0), prob))
+        return ReportData(
+            summary=summary, observed=self.data_, fit=fit, decomposition=self.contributions(),
+            waterfall=tables["waterfall.csv"], response_curves=tables["response_curves.csv"],
+            adstock_curves=tables["adstock.csv"], parameters=parameter_draws(self.posterior, self.config_.priors),
+            date_column=d.date, target=d.target, channels=d.channels, controls=d.controls,
+            config_text=dump_config(self.config_), problems=self.diagnostics_.problems(), optimization=optimization,
+        )
+
     def save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None = None) -> Path:
-        """Write the output folder (``summary.json``, ``contributions.csv``, ``posterior.nc``, ``config.toml``).
+        """Write the output folder (``summary.json``, ``contributions.csv``, ``posterior.nc``, ``config.toml``,
+        the attribution tables and ``report.html``).
 
         The folder is written whole or not at all; see :mod:`mediamix.output`.
 
@@ -471,7 +562,20 @@ class MMM:
                 table.to_csv(tmp / name, index=False, date_format="%Y-%m-%d")
             for name, text in (extra_files or {}).items():
                 (tmp / Path(name).name).write_text(text, encoding="utf-8")
+            self._write_report(tmp / REPORT_FILE, path, summary, tables)
         return Path(path)
+
+    def _write_report(self, file: Path, folder: str | os.PathLike[str], summary: dict[str, Any],
+                      tables: Mapping[str, pd.DataFrame]) -> None:
+        try:
+            write_report(file, self.report_data(summary=summary, tables=tables))
+        except Exception as err:  # a chart must never cost the user a finished fit: keep the rest, say so
+            warnings.warn(
+                f"Could not write {REPORT_FILE} ({type(err).__name__}: {err}); the fit was saved. "
+                f"Rebuild the report with 'mediamix report {folder}'.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> MMM:
@@ -494,6 +598,7 @@ class MMM:
         self.diagnostics_ = diagnose(tree)
         self.timing_ = dict(summary.get("timing", {}))
         self._decomposition = None
+        self._reviews = {}
         return self
 
     # ------------------------------------------------ curves and budgets

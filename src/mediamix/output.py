@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,6 +101,9 @@ def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; give what a plain mkdir would
     except OSError as err:
         raise OutputError(f"Cannot create output folder '{target}': {err.strerror or err}.") from None
     try:
@@ -127,6 +131,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     except OSError as err:
         raise OutputError(f"Cannot write '{path}': {err.strerror or err}.") from None
     try:
+        os.fchmod(fd, _file_mode(path))  # mkstemp makes 0600; give what a plain write would
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
@@ -134,6 +139,16 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _file_mode(path: Path) -> int:
+    """The replaced file's permissions, or those a new file gets (0o666 less the umask)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def json_text(payload: dict[str, Any]) -> str:

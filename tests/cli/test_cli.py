@@ -49,6 +49,7 @@ def test_fit_writes_the_output_contract(fitted_dir: tuple[Path, str]) -> None:
     assert {p.name for p in out.iterdir()} == {
         "summary.json", "contributions.csv", "posterior.nc", "config.toml",
         "channels.csv", "contribution_bands.csv", "waterfall.csv", "response_curves.csv", "adstock.csv",
+        "report.html",
     }
     summary = json.loads((out / "summary.json").read_text())
     assert summary["mediamix_version"] == mediamix.__version__

@@ -39,6 +39,7 @@ def test_optimize_writes_the_result_json(fit_dir: Path, prior_fit) -> None:
     assert result.exit_code == 0, result.output
     written = fit_dir / "optimization.json"
     assert _listing(fit_dir) == before | {"optimization.json"}  # nothing else, no temporary file left
+    assert '<section id="optimization">' in (fit_dir / "report.html").read_text()  # the report now shows it
     payload = json.loads(written.read_text())
     assert {"budget", "spent", "weeks", "objective", "allocation", "reference_allocation", "kpi", "reference_kpi",
             "uplift", "weekly_plan", "solver"} <= set(payload)

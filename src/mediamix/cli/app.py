@@ -11,10 +11,14 @@ from rich.console import Console
 
 from mediamix.errors import MediamixError
 
-__all__ = ["app", "main", "err_console", "console", "handle_errors"]
+__all__ = ["app", "main", "err_console", "console", "handle_errors", "REVIEW_FAILED_EXIT_CODE"]
 
 console = Console()
 err_console = Console(stderr=True)
+
+#: Exit code when a review's verdict is ``fail`` (``mediamix check``, ``mediamix fit --strict``):
+#: distinct from 1 (an unexpected crash) and 2 (unusable input), so scripts can tell them apart.
+REVIEW_FAILED_EXIT_CODE = 3
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,13 +49,15 @@ app.add_typer(simulate_app, name="simulate")
 
 
 def _register() -> None:
-    from mediamix.cli import demo, fit, optimize, predict, simulate, summary
+    from mediamix.cli import check, demo, fit, optimize, predict, report, simulate, summary
 
+    app.command("check")(handle_errors(check.check_command))
     app.command("fit")(handle_errors(fit.fit_command))
     app.command("demo")(handle_errors(demo.demo_command))
     app.command("summary")(handle_errors(summary.summary_command))
     app.command("optimize")(handle_errors(optimize.optimize_command))
     app.command("predict")(handle_errors(predict.predict_command))
+    app.command("report")(handle_errors(report.report_command))
     simulate_app.command("seed")(handle_errors(simulate.seed_command))
 
     @app.callback(invoke_without_command=True)

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from mediamix.cli.app import console, err_console
-from mediamix.cli.render import print_summary
-from mediamix.errors import ConvergenceWarning
+from mediamix.cli.app import REVIEW_FAILED_EXIT_CODE, console, err_console
+from mediamix.cli.render import print_review, print_summary
+from mediamix.errors import ConvergenceWarning, DataWarning
 
 __all__ = ["fit_command", "announce_fit", "report_fit"]
 
@@ -28,12 +29,20 @@ def announce_fit(config: object) -> None:
 
 
 def report_fit(mmm: object, out: Path, caught: list[warnings.WarningMessage], truth: dict | None = None) -> None:
-    """Print a fitted model's summary, its convergence warnings and where it was written."""
-    print_summary(console, mmm.summary_dict(), truth=truth)  # type: ignore[attr-defined]
+    """Print a fitted model's summary, the data checks' warnings, the review's problems and where it was written.
+
+    Convergence problems are findings of the review (with next steps), so
+    ``ConvergenceWarning`` is not printed twice.
+    """
+    summary = mmm.summary_dict()  # type: ignore[attr-defined]
+    print_summary(console, summary, truth=truth)
     for w in caught:
-        if issubclass(w.category, ConvergenceWarning):
-            err_console.print(f"[bold yellow]Warning:[/] {w.message}", highlight=False)
-    console.print(f"Wrote [bold]{out}/[/] (summary.json, contributions.csv, posterior.nc, config.toml)")
+        if issubclass(w.category, DataWarning):
+            err_console.print(f"[bold yellow]Data warning:[/] {escape(str(w.message))}", highlight=False)
+    print_review(console, summary["review"], problems_only=True)
+    console.print(f"Wrote [bold]{out}/[/] (summary.json, contributions.csv, posterior.nc, config.toml, tables)")
+    if (out / "report.html").is_file():
+        console.print(f"Report: open [bold]{escape(str(out / 'report.html'))}[/] in a browser", highlight=False)
 
 
 def fit_command(
@@ -46,8 +55,16 @@ def fit_command(
     seed: Annotated[int | None, typer.Option(help="Override [fit] seed.")] = None,
     sampler: Annotated[str | None, typer.Option(help="Override [fit] sampler: nutpie, pymc or numpyro.")] = None,
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help=f"Exit with code {REVIEW_FAILED_EXIT_CODE} when the model review's verdict is fail "
+        "(OUT is still written).")] = False,
 ) -> None:
-    """Fit the model in CONFIG to DATA and write the results to OUT."""
+    """Fit the model in CONFIG to DATA and write the results to OUT.
+
+    Prints the channel table and the model review's verdict with every finding that did not pass.
+    Exit codes: 0 done; 2 unusable DATA, CONFIG or OUT (nothing written); 3 with --strict when the
+    review's verdict is fail (OUT written first).
+    """
     from mediamix.config import load_config
     from mediamix.mmm import MMM
     from mediamix.output import check_target
@@ -60,8 +77,16 @@ def fit_command(
     announce_fit(cfg)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", DataWarning)
         status = console.status("Fitting…", spinner="dots") if not show_progress else nullcontext()
         with status:
             mmm.fit(data, progressbar=show_progress)
     mmm.save(out)
     report_fit(mmm, out, list(caught))
+    if strict and mmm.review().verdict == "fail":
+        err_console.print(
+            f"[bold red]--strict:[/] the model review's verdict is fail; exiting with code {REVIEW_FAILED_EXIT_CODE} "
+            f"({out}/ was written).",
+            highlight=False,
+        )
+        raise typer.Exit(code=REVIEW_FAILED_EXIT_CODE)

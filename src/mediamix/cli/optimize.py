@@ -45,4 +45,9 @@ def optimize_command(
     payload = result.to_dict()
     print_budget_result(console, payload)
     path = write_text_atomic(out or folder / "optimization.json", json_text(payload))
-    console.print(f"Wrote [bold]{path}[/]")
+    console.print(f"Wrote {path}", markup=False, highlight=False)
+    if out is None:  # the result lives in the fit folder: its report shows it from now on
+        from mediamix.report import REPORT_FILE, write_report
+
+        report = write_report(folder / REPORT_FILE, mmm.report_data(optimization=payload))
+        console.print(f"Updated {report}", markup=False, highlight=False)

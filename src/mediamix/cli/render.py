@@ -6,9 +6,10 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["print_summary", "fmt"]
+__all__ = ["print_summary", "print_review", "fmt", "SEVERITY_STYLES"]
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -119,3 +120,44 @@ def print_plan_comparison(console: Console, table_frame: Any) -> None:
             f"{row.p_higher_than_first:.0%}",
         )
     console.print(table)
+
+
+#: How each severity looks in the terminal.
+SEVERITY_STYLES = {"pass": "green", "review": "bold yellow", "fail": "bold red"}
+
+
+def print_review(console: Console, review: dict[str, Any], title: str = "Model review",
+                 problems_only: bool = False) -> None:
+    """Print a review's verdict and its findings (severity, check, what was found, next step).
+
+    Parameters
+    ----------
+    console : rich.console.Console
+    review : dict
+        ``Review.to_dict()``: ``{"verdict": ..., "findings": [...]}`` (the ``review`` entry of ``summary.json``).
+    title : str, default="Model review"
+    problems_only : bool, default=False
+        Show only the findings that did not pass (the verdict line is always printed).
+    """
+    findings = review.get("findings", [])
+    shown = [f for f in findings if f["severity"] != "pass"] if problems_only else findings
+    verdict = review.get("verdict", "pass")
+    tally = {s: sum(f["severity"] == s for f in findings) for s in SEVERITY_STYLES}
+    counts = ", ".join(f"{n} {s}" for s, n in tally.items() if n)
+    style = SEVERITY_STYLES.get(verdict, "bold")
+    console.print(f"{title}: [{style}]{verdict.upper()}[/] ({counts or 'no checks'})", highlight=False)
+    if not shown:
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
+    table.add_column("severity", no_wrap=True)
+    table.add_column("check", style="bold", no_wrap=True)
+    table.add_column("finding", ratio=3)
+    with_steps = any(f.get("next_step") for f in shown)
+    if with_steps:
+        table.add_column("next step", ratio=2)
+    for f in shown:
+        # Messages name parameters like beta[x1] and config sections like [fit]: not markup.
+        cells = [f"[{SEVERITY_STYLES.get(f['severity'], 'bold')}]{f['severity']}[/]", escape(f["check"]),
+                 escape(f["message"])]
+        table.add_row(*cells, *([escape(f.get("next_step") or "")] if with_steps else []))
+    console.print(table, highlight=False)

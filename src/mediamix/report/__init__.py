@@ -1,0 +1,26 @@
+"""The HTML report: :class:`ReportData` (plain values) -> charts -> one self-contained ``report.html``.
+
+- :mod:`~mediamix.report.data`: :class:`ReportData` and the helpers that fill it;
+- :mod:`~mediamix.report.figures`: one function per chart (matplotlib, PNG bytes);
+- :mod:`~mediamix.report.render`: the jinja2 template (autoescaped) -> HTML, written atomically;
+- ``templates/``: ``report.html.j2`` and its inline stylesheet ``report.css``.
+
+Layer rule: imports :mod:`mediamix.output`, :mod:`mediamix.inference` (thresholds),
+:mod:`mediamix.priors` and below; never :mod:`mediamix.mmm`, PyMC or PyTensor.
+:meth:`mediamix.MMM.report_data` assembles the inputs. matplotlib and jinja2 are
+imported only when a report is rendered, so importing this package stays light.
+"""
+
+from mediamix.report.data import ParameterDraws, ReportData, fit_metrics, fit_table, parameter_draws
+from mediamix.report.render import REPORT_FILE, render_report, write_report
+
+__all__ = [
+    "REPORT_FILE",
+    "ParameterDraws",
+    "ReportData",
+    "fit_metrics",
+    "fit_table",
+    "parameter_draws",
+    "render_report",
+    "write_report",
+]
