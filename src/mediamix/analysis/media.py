@@ -50,6 +50,7 @@ class MediaResponse:
     channel_scales: np.ndarray
     target_scale: float
     channels: tuple[str, ...]
+    saturation_first: bool = False
 
     @classmethod
     def from_posterior(
@@ -68,6 +69,7 @@ class MediaResponse:
             channel_scales=np.asarray(channel_scales, dtype=float),
             target_scale=float(target_scale),
             channels=tuple(config.data.channels),
+            saturation_first=m.saturation_first,
         )
 
     @property
@@ -78,6 +80,13 @@ class MediaResponse:
     def adstocked(self, spend: np.ndarray) -> np.ndarray:
         """Adstock of scaled spend, dims (sample, date, channel); ``spend`` is (date, channel) in user units."""
         return self.adstock.apply_np(np.asarray(spend, dtype=float) / self.channel_scales, **self.adstock_params)
+
+    def effect(self, spend: np.ndarray) -> np.ndarray:
+        """``saturation(adstock(x))`` (or ``adstock(saturation(x))``) of scaled spend, dims (sample, date, channel)."""
+        if self.saturation_first:
+            x = np.asarray(spend, dtype=float) / self.channel_scales
+            return self.adstock.apply_np(self.saturation.apply_np(x, **self.saturation_params), **self.adstock_params)
+        return self.saturation.apply_np(self.adstocked(spend), **self.saturation_params)
 
     def contribution(self, spend: np.ndarray) -> np.ndarray:
         """Contribution of each channel per date and draw, in target units.
@@ -91,8 +100,7 @@ class MediaResponse:
         -------
         ndarray, dims (sample, date, channel)
         """
-        saturated = self.saturation.apply_np(self.adstocked(spend), **self.saturation_params)
-        return saturated * self.beta[:, None, :] * self.target_scale
+        return self.effect(spend) * self.beta[:, None, :] * self.target_scale
 
     def contribution_gradient(self, spend: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Total (optionally date-weighted) contribution per draw and its gradient w.r.t. spend.
@@ -114,13 +122,41 @@ class MediaResponse:
             d total / d spend[date, channel].
         """
         w = np.ones(spend.shape[0]) if weights is None else np.asarray(weights, dtype=float)
-        adstocked = self.adstocked(spend)
-        saturated = self.saturation.apply_np(adstocked, **self.saturation_params)
         scale = self.beta[:, None, :] * self.target_scale * w[None, :, None]
-        total = (saturated * scale).sum(axis=(1, 2))
-        upstream = self.saturation.derivative_np(adstocked, **self.saturation_params) * scale
-        gradient = self.adstock.apply_np(upstream[:, ::-1, :], **self.adstock_params)[:, ::-1, :]
+
+        def adstock_transpose(upstream: np.ndarray) -> np.ndarray:
+            return self.adstock.apply_np(upstream[:, ::-1, :], **self.adstock_params)[:, ::-1, :]
+
+        if self.saturation_first:
+            x = np.asarray(spend, dtype=float) / self.channel_scales
+            saturated = self.saturation.apply_np(x, **self.saturation_params)
+            effect = self.adstock.apply_np(saturated, **self.adstock_params)
+            slope = self.saturation.derivative_np(x, **self.saturation_params)
+            gradient = adstock_transpose(np.broadcast_to(scale, effect.shape)) * slope
+        else:
+            adstocked = self.adstocked(spend)
+            effect = self.saturation.apply_np(adstocked, **self.saturation_params)
+            gradient = adstock_transpose(self.saturation.derivative_np(adstocked, **self.saturation_params) * scale)
+        total = (effect * scale).sum(axis=(1, 2))
         return total, gradient / self.channel_scales
+
+    def steady_state(self, weekly: np.ndarray) -> np.ndarray:
+        """Effect per period when the same scaled spend is held every period, dims (sample, channel, point).
+
+        Parameters
+        ----------
+        weekly : ndarray, dims (channel, point)
+            Spend per period in user units.
+        """
+        level = weekly / self.channel_scales[:, None]  # (channel, point)
+        gain = self.steady_state_gain()[:, :, None]  # (sample, channel, 1)
+
+        def saturate(x: np.ndarray) -> np.ndarray:  # x (..., channel, point): points act as dates
+            return np.swapaxes(self.saturation.apply_np(np.swapaxes(x, -1, -2), **self.saturation_params), -1, -2)
+
+        if self.saturation_first:
+            return saturate(np.broadcast_to(level, (self.n_samples, *level.shape))) * gain
+        return saturate(level[None, :, :] * gain)
 
     def steady_state_gain(self) -> np.ndarray:
         """Adstocked level of one unit of scaled spend held every period, dims (sample, channel)."""

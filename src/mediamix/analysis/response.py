@@ -60,11 +60,7 @@ def response_curves(
     """
     history_max = design.spend[design.n_history:].max(axis=0)
     grid = np.linspace(0.0, 1.0, points)[None, :] * max_multiple * history_max[:, None]  # (channel, point)
-    gain = media.steady_state_gain()  # (sample, channel)
-    level = (grid / media.channel_scales[:, None])[None, :, :] * gain[:, :, None]  # (sample, channel, point)
-    # saturation.apply_np wants (..., date, channel): treat points as dates.
-    saturated = media.saturation.apply_np(np.swapaxes(level, 1, 2), **media.saturation_params)
-    curve = np.swapaxes(saturated, 1, 2) * media.beta[:, :, None] * media.target_scale
+    curve = media.steady_state(grid) * media.beta[:, :, None] * media.target_scale
     out = to_chain_draw(curve, like, ("channel", "point"),
                         {"channel": list(media.channels), "point": np.arange(points)})
     return out.assign_coords(spend=(("channel", "point"), grid)).rename("response")

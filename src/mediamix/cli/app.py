@@ -59,6 +59,7 @@ def _register() -> None:
     app.command("predict")(handle_errors(predict.predict_command))
     app.command("report")(handle_errors(report.report_command))
     simulate_app.command("seed")(handle_errors(simulate.seed_command))
+    simulate_app.command("dataset")(handle_errors(simulate.dataset_command))
 
     @app.callback(invoke_without_command=True)
     def _root(

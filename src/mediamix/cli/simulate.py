@@ -10,7 +10,7 @@ import typer
 
 from mediamix.cli.app import console
 
-__all__ = ["seed_command", "DEFAULT_DEMO_SEED"]
+__all__ = ["seed_command", "dataset_command", "DEFAULT_DEMO_SEED"]
 
 #: Seed of the built-in demo data (see mediamix.simulate.seed_example).
 DEFAULT_DEMO_SEED = 1  # the default of seed_example; see the CHANGELOG for why not 42
@@ -33,3 +33,35 @@ def seed_command(
         (tmp / "mmm.toml").write_text(tomli_w.dumps(dataset.config), encoding="utf-8")
     console.print(f"Wrote [bold]{out}/[/] (data.csv, truth.json, mmm.toml): {len(dataset.data)} weeks, seed {seed}")
     console.print(f"Fit it with: mediamix fit {out}/data.csv --config {out}/mmm.toml --out {out}/fit")
+
+
+def dataset_command(
+    spec: Annotated[Path, typer.Option("--spec", help="TOML spec: options and one [channels.NAME] table per channel.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write data.csv, truth.json and mmm.toml to.")],
+    seed: Annotated[int | None, typer.Option(help="Seed (overrides the spec's).")] = None,
+) -> None:
+    """Simulate a data set from a spec: transforms, parameters, noise and seed per channel."""
+    import tomllib
+
+    import tomli_w
+
+    from mediamix.errors import ConfigError
+    from mediamix.output import atomic_folder
+    from mediamix.simulate import simulate_from_spec
+
+    if not spec.is_file():
+        raise ConfigError(f"Spec file '{spec}' does not exist (expected a TOML file).")
+    try:
+        raw = tomllib.loads(spec.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"Spec file '{spec}' is not valid TOML: {err}.") from None
+    dataset = simulate_from_spec(raw, seed=seed)
+    with atomic_folder(out) as tmp:
+        dataset.data.to_csv(tmp / "data.csv", index=False, date_format="%Y-%m-%d")
+        (tmp / "truth.json").write_text(json.dumps(dataset.truth, indent=2) + "\n", encoding="utf-8")
+        (tmp / "mmm.toml").write_text(tomli_w.dumps(dataset.config), encoding="utf-8")
+    console.print(
+        f"Wrote {out}/ (data.csv, truth.json, mmm.toml): {len(dataset.data)} weeks, "
+        f"channels {', '.join(dataset.truth['channels'])}",
+        markup=False, highlight=False,
+    )

@@ -63,12 +63,32 @@ class DataConfig(_Section):
 class ModelConfig(_Section):
     """``[model]``: the model's structure."""
 
-    adstock: Literal["geometric"] = "geometric"
+    adstock: str = Field("geometric", description="Carryover: a name from mediamix.transforms.ADSTOCKS.")
     l_max: int = Field(8, ge=1, le=104, description="Adstock window in periods, lag 0 included.")
     normalize_adstock: bool = True
-    saturation: Literal["logistic"] = "logistic"
+    saturation: str = Field("logistic", description="Diminishing returns: a name from mediamix.transforms.SATURATIONS.")
+    saturation_first: bool = Field(False, description="Saturate each period's spend before the carryover.")
     yearly_seasonality: int = Field(2, ge=0, le=20, description="Fourier order; 0 turns it off.")
     trend: Literal["none", "linear"] = "linear"
+
+    @field_validator("adstock")
+    @classmethod
+    def _known_adstock(cls, value: str) -> str:
+        return _registered(value, ADSTOCKS, "adstock")
+
+    @field_validator("saturation")
+    @classmethod
+    def _known_saturation(cls, value: str) -> str:
+        return _registered(value, SATURATIONS, "saturation")
+
+
+def _registered(value: str, registry: Mapping[str, Any], kind: str) -> str:
+    """``value`` if it names a registered transform; else an error listing them all."""
+    if value not in registry:
+        raise ValueError(
+            f"unknown {kind} '{value}'.{did_you_mean(value, registry)} Expected one of: {', '.join(registry)}"
+        )
+    return value
 
 
 class FitConfig(_Section):

@@ -82,9 +82,13 @@ def build_model(config: MMMConfig, design: Design) -> pm.Model:
             name: rv(name) for name in (*adstock.default_priors, *saturation.default_priors)
         }
         x = pt.as_tensor_variable(np.asarray(design.channels, dtype="float64"))
-        adstocked = adstock.apply_pt(x, **{k: transform_params[k] for k in adstock.default_priors})
-        saturated = saturation.apply_pt(adstocked, **{k: transform_params[k] for k in saturation.default_priors})
-        mu = intercept + pt.dot(saturated, beta)
+        adstock_params = {k: transform_params[k] for k in adstock.default_priors}
+        saturation_params = {k: transform_params[k] for k in saturation.default_priors}
+        if config.model.saturation_first:
+            effect = adstock.apply_pt(saturation.apply_pt(x, **saturation_params), **adstock_params)
+        else:
+            effect = saturation.apply_pt(adstock.apply_pt(x, **adstock_params), **saturation_params)
+        mu = intercept + pt.dot(effect, beta)
         if design.control_names:
             mu = mu + pt.dot(design.controls, rv("gamma_control"))
         if design.fourier_names:
