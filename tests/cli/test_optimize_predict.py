@@ -199,3 +199,19 @@ def test_predict_with_a_plan_missing_a_channel_exits_2_and_writes_nothing(fit_di
 def test_loaded_folder_optimizes_like_the_fitted_model(fit_dir: Path, prior_fit) -> None:
     loaded = mediamix.load(fit_dir)
     np.testing.assert_allclose(loaded.optimize_budget(5.0, 8).kpi, prior_fit.optimize_budget(5.0, 8).kpi, rtol=1e-12)
+
+
+def test_optimize_compares_with_a_given_reference(fit_dir: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "reference.toml"
+    reference.write_text("x1 = 1.0\nx2 = 4.0\n")
+    out = tmp_path / "opt.json"
+    result = runner.invoke(app, ["optimize", str(fit_dir), "--budget", "5", "--weeks", "8",
+                                 "--reference", str(reference), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["reference_allocation"] == {"x1": 1.0, "x2": 4.0}
+    reference.write_text("x1 = 1.0\nx3 = 4.0\n")
+    bad = runner.invoke(app, ["optimize", str(fit_dir), "--budget", "5", "--weeks", "8",
+                              "--reference", str(reference), "--out", str(tmp_path / "bad.json")])
+    assert bad.exit_code == 2 and "unknown channel 'x3'" in _one_line(bad.output)
+    assert not (tmp_path / "bad.json").exists()

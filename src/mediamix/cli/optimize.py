@@ -25,6 +25,9 @@ def optimize_command(
     allow_unspent: Annotated[bool, typer.Option("--allow-unspent", help="Budget may stay unspent when it does not pay.")] = False,
     target_kpi: Annotated[float | None, typer.Option(help="Scenario: smallest budget reaching this media KPI.")] = None,
     min_mroas: Annotated[float | None, typer.Option(help="Scenario: largest budget keeping marginal ROAS >= this.")] = None,
+    reference: Annotated[
+        Path | None, typer.Option(help="TOML of channel = total spend to compare with (default: the historical split).")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the result as JSON here (default FOLDER/optimization.json).")] = None,
 ) -> None:
     """Allocate a budget over channels for the next WEEKS periods and compare it with the historical split."""
@@ -32,6 +35,7 @@ def optimize_command(
     from mediamix.mmm import MMM
     from mediamix.output import json_text, write_text_atomic
 
+    reference_allocation = _read_reference(reference) if reference is not None else None
     mmm = MMM.load(folder)
     if budget is None:
         if target_kpi is None and min_mroas is None:
@@ -40,7 +44,7 @@ def optimize_command(
     result = mmm.optimize_budget(
         budget, weeks, bounds=bounds, allow_unspent=allow_unspent, flighting=flighting,
         discount_rate=discount_rate, objective=objective, risk=risk,  # type: ignore[arg-type]
-        target_kpi=target_kpi, min_marginal_roas=min_mroas,
+        target_kpi=target_kpi, min_marginal_roas=min_mroas, reference=reference_allocation,
     )
     payload = result.to_dict()
     print_budget_result(console, payload)
@@ -51,3 +55,22 @@ def optimize_command(
 
         report = write_report(folder / REPORT_FILE, mmm.report_data(optimization=payload))
         console.print(f"Updated {report}", markup=False, highlight=False)
+
+
+def _read_reference(path: Path) -> dict[str, float]:
+    """A reference allocation file: ``channel = total spend`` lines (TOML)."""
+    import math
+    import tomllib
+
+    from mediamix.errors import ConfigError
+
+    if not path.is_file():
+        raise ConfigError(f"Reference file '{path}' does not exist (expected TOML lines like: tv = 12000).")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"Reference file '{path}' is not valid TOML: {err}.") from None
+    for name, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise ConfigError(f"Reference file '{path}': '{name}' must be a spend >= 0. Got {value!r}.")
+    return {name: float(value) for name, value in raw.items()}
