@@ -25,7 +25,7 @@ import numpy as np
 
 from mediamix.priors import Prior
 
-__all__ = ["Transform"]
+__all__ = ["Transform", "Adstock", "Saturation"]
 
 
 @runtime_checkable
@@ -41,4 +41,33 @@ class Transform(Protocol):
 
     def apply_pt(self, x: Any, **params: Any) -> Any:
         """PyTensor twin of :meth:`apply_np` for one parameter set: ``x`` (date, channel)."""
+        ...
+
+
+@runtime_checkable
+class Adstock(Transform, Protocol):
+    """An adstock: a linear convolution of ``x`` with per-channel lag weights.
+
+    ``apply_np(x, **p) == convolve_np(x, weights_np(**p))``, so the transpose of
+    an adstock is the same adstock run backwards in time.
+    """
+
+    l_max: int
+    normalize: bool
+
+    def weights_np(self, **params: np.ndarray) -> np.ndarray:
+        """Lag weights, dims (..., lag, channel), from params (..., channel)."""
+        ...
+
+    def weights_pt(self, **params: Any) -> Any:
+        """PyTensor twin of :meth:`weights_np`, dims (lag, channel), from params (channel,)."""
+        ...
+
+
+@runtime_checkable
+class Saturation(Transform, Protocol):
+    """A saturation: an elementwise, increasing curve with ``f(0) = 0`` and its derivative."""
+
+    def derivative_np(self, x: np.ndarray, **params: np.ndarray) -> np.ndarray:
+        """d :meth:`apply_np` / dx, same dims as :meth:`apply_np`."""
         ...
