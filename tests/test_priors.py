@@ -24,6 +24,7 @@ VALID_PARAMS: dict[str, dict[str, float]] = {
     "Beta": {"alpha": 2.0, "beta": 5.0},
     "Gamma": {"alpha": 3.0, "beta": 1.0},
     "Exponential": {"lam": 2.0},
+    "Laplace": {"mu": 0.0, "b": 0.5},
     "Uniform": {"lower": -1.0, "upper": 1.0},
 }
 

@@ -78,11 +78,21 @@ class MMM:
     saturation : {"logistic"}, default="logistic"
     yearly_seasonality : int, default=2
         Fourier order of the yearly cycle; 0 turns it off.
-    trend : {"linear", "none"}, default="linear"
+    weekly_seasonality, monthly_seasonality : int, default=0
+        Fourier orders of the 7-day (daily data only) and ~30.4-day cycles.
+    trend : {"linear", "piecewise", "none"}, default="linear"
+        ``"piecewise"``: a continuous trend whose slope may change at
+        ``n_changepoints`` dates evenly spaced over the training span (Prophet-style).
+    n_changepoints : int, default=10
+    likelihood : {"normal", "student_t"}, default="normal"
+        ``"student_t"`` makes the fit robust to outlying periods.
+    events : sequence of mapping, default=()
+        Holidays/events, each ``{"name": ..., "dates": [...], "window": [before, after]}``;
+        each becomes a 0/1 control named ``name`` (see ``[[model.events]]``).
     priors : mapping of str to Prior or dict, optional
         Overrides of the default priors by parameter name (``intercept``,
         ``beta``, ``alpha``, ``lam``, ``sigma``, ``gamma_control``,
-        ``gamma_fourier``, ``trend_slope``), e.g.
+        ``gamma_fourier``, ``trend_slope``, ``trend_delta``, ``nu``...), e.g.
         ``{"beta": Prior("HalfNormal", {"sigma": {"tv": 1.0, "search": 0.5}})}``.
     sampler : {"nutpie", "pymc", "numpyro"}, default="nutpie"
     chains, draws, tune : int, default=4, 2000, 1000
@@ -117,7 +127,12 @@ class MMM:
         normalize_adstock: bool = True,
         saturation: str = "logistic",
         yearly_seasonality: int = 2,
+        weekly_seasonality: int = 0,
+        monthly_seasonality: int = 0,
         trend: str = "linear",
+        n_changepoints: int = 10,
+        likelihood: str = "normal",
+        events: Sequence[Mapping[str, Any]] = (),
         priors: Mapping[str, Prior | Mapping[str, Any]] | None = None,
         sampler: SamplerName = "nutpie",
         chains: int = 4,
@@ -137,7 +152,12 @@ class MMM:
                     "normalize_adstock": normalize_adstock,
                     "saturation": saturation,
                     "yearly_seasonality": yearly_seasonality,
+                    "weekly_seasonality": weekly_seasonality,
+                    "monthly_seasonality": monthly_seasonality,
                     "trend": trend,
+                    "n_changepoints": n_changepoints,
+                    "likelihood": likelihood,
+                    "events": [dict(event) for event in events],
                 },
                 "fit": {
                     "sampler": sampler,
@@ -261,6 +281,7 @@ class MMM:
                 f"Expected the data as a pandas DataFrame or a path to a CSV/Parquet file. Got {type(data).__name__}."
             )
         d = config.data
+        _check_event_names(frame, config)
         has_target = training or d.target in frame.columns
         return validate_data(
             frame,
@@ -525,7 +546,7 @@ class MMM:
             summary=summary, observed=self.data_, fit=fit, decomposition=self.contributions(),
             waterfall=tables["waterfall.csv"], response_curves=tables["response_curves.csv"],
             adstock_curves=tables["adstock.csv"], parameters=parameter_draws(self.posterior, self.config_.priors),
-            date_column=d.date, target=d.target, channels=d.channels, controls=d.controls,
+            date_column=d.date, target=d.target, channels=d.channels, controls=self.config_.control_names,
             config_text=dump_config(self.config_), problems=self.diagnostics_.problems(), optimization=optimization,
         )
 
@@ -801,6 +822,16 @@ class MMM:
         d = self.config.data
         state = "fitted" if self.is_fitted else "not fitted"
         return f"MMM(target={d.target!r}, channels={list(d.channels)!r}, {state})"
+
+
+def _check_event_names(frame: pd.DataFrame, config: MMMConfig) -> None:
+    """A column named like an event is ambiguous (the column or the event's dummy?): a DataError."""
+    for event in config.model.events:
+        if event.name in frame.columns:
+            raise DataError(
+                f"Column '{event.name}' in the data has the name of event '{event.name}' ([[model.events]]); "
+                "rename the event or drop the column (list it in [data] controls to use the column instead)."
+            )
 
 
 def load(path: str | os.PathLike[str]) -> MMM:

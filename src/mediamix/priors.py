@@ -48,6 +48,7 @@ DISTRIBUTIONS: dict[str, _Family] = {
     "Beta": _Family(("alpha", "beta"), positive=("alpha", "beta")),
     "Gamma": _Family(("alpha", "beta"), positive=("alpha", "beta")),
     "Exponential": _Family(("lam",), positive=("lam",)),
+    "Laplace": _Family(("mu", "b"), positive=("b",)),
     "Uniform": _Family(("lower", "upper")),
 }
 
@@ -233,6 +234,10 @@ PRIOR_DIMS: dict[str, str | None] = {
     "gamma_control": "control",
     "gamma_fourier": "fourier_mode",
     "trend_slope": None,
+    "trend_delta": "changepoint",
+    "gamma_fourier_weekly": "fourier_mode_weekly",
+    "gamma_fourier_monthly": "fourier_mode_monthly",
+    "nu": None,
 }
 
 #: The seed's baseline priors, on the scaled (max-abs) target, channels and controls.
@@ -243,6 +248,17 @@ DEFAULT_PRIORS: dict[str, Prior] = {
     "gamma_control": Prior("Normal", {"mu": 0.0, "sigma": 2.0}),
     "gamma_fourier": Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
     "trend_slope": Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
+    # Slope changes of the piecewise trend: Laplace, as Prophet, so most changepoints stay
+    # near zero and a few carry the real breaks (a sparsity prior). b = 0.05 on the 0..1
+    # time scale lets a single change bend the trend by ~5% of the target's max over the span.
+    "trend_delta": Prior("Laplace", {"mu": 0.0, "b": 0.05}),
+    "gamma_fourier_weekly": Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
+    "gamma_fourier_monthly": Prior("Normal", {"mu": 0.0, "sigma": 1.0}),
+    # Student-t degrees of freedom: Gamma(2, 0.1) (Juárez & Steel 2010, JASA 105:1296) has mean 20
+    # and mode 10, so it allows heavy tails (nu < 5) without ruling out near-normal noise (nu > 30);
+    # priors that put mass near nu -> 0 give improper posteriors, and flat priors on large nu
+    # cannot be learned from MMM-sized data. Used only with ``likelihood = "student_t"``.
+    "nu": Prior("Gamma", {"alpha": 2.0, "beta": 0.1}),
 }
 
 
@@ -279,6 +295,8 @@ def _scipy_distribution(dist: str, p: Mapping[str, Any]) -> Any:
         return stats.gamma(a=p["alpha"], scale=1.0 / np.asarray(p["beta"]))
     if dist == "Exponential":  # PyMC's lam is a rate
         return stats.expon(scale=1.0 / np.asarray(p["lam"]))
+    if dist == "Laplace":
+        return stats.laplace(loc=p["mu"], scale=p["b"])
     if dist == "Uniform":
         return stats.uniform(loc=p["lower"], scale=np.asarray(p["upper"]) - p["lower"])
     raise ConfigError(f"No scipy.stats twin for prior distribution '{dist}'.")  # pragma: no cover

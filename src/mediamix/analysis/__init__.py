@@ -12,7 +12,7 @@ from mediamix.analysis.attribution import (
     contributions_table,
     hdi_summary,
 )
-from mediamix.analysis.decomposition import BASELINE_COMPONENTS, decompose, predictive
+from mediamix.analysis.decomposition import BASELINE_COMPONENTS, decompose, predictive, standard_noise
 
 __all__ = [
     "BASELINE_COMPONENTS",
@@ -25,4 +25,5 @@ __all__ = [
     "decompose",
     "hdi_summary",
     "predictive",
+    "standard_noise",
 ]

@@ -14,7 +14,7 @@ from mediamix.analysis.media import MediaResponse, sample_major
 from mediamix.config.schema import MMMConfig
 from mediamix.model.design import Design
 
-__all__ = ["decompose", "predictive", "BASELINE_COMPONENTS"]
+__all__ = ["decompose", "predictive", "standard_noise", "BASELINE_COMPONENTS"]
 
 #: Baseline components, in the order they appear in results.
 BASELINE_COMPONENTS = ("intercept", "trend", "seasonality")
@@ -53,14 +53,8 @@ def decompose(params: xr.Dataset, design: Design, config: MMMConfig) -> xr.Datas
         control = design.controls[None, :, :] * gamma[:, None, :] * y_scale
     else:
         control = np.zeros((n, n_dates, 0))
-    if design.fourier_names:
-        seasonality = sample_major(params, "gamma_fourier", "fourier_mode") @ design.fourier.T * y_scale
-    else:
-        seasonality = zeros
-    if design.trend is not None:
-        trend = sample_major(params, "trend_slope")[:, None] * design.trend[None, :] * y_scale
-    else:
-        trend = zeros
+    seasonality = _seasonality(params, design) * y_scale if _has_seasonality(design) else zeros
+    trend = _trend(params, design) * y_scale if design.trend is not None else zeros
     mu = intercept + trend + seasonality + channel.sum(axis=-1) + control.sum(axis=-1)
 
     keep = slice(design.n_history, None)
@@ -89,15 +83,60 @@ def decompose(params: xr.Dataset, design: Design, config: MMMConfig) -> xr.Datas
     )
 
 
+def _has_seasonality(design: Design) -> bool:
+    return bool(design.fourier_names) or bool(design.seasonal)
+
+
+def _seasonality(params: xr.Dataset, design: Design) -> np.ndarray:
+    """Sum of the yearly, weekly and monthly Fourier blocks, scaled units, dims (sample, date)."""
+    out = np.zeros((params.sizes["chain"] * params.sizes["draw"], len(design.dates)))
+    if design.fourier_names:
+        out += sample_major(params, "gamma_fourier", "fourier_mode") @ design.fourier.T
+    for period, block in design.seasonal.items():
+        out += sample_major(params, f"gamma_fourier_{period}", f"fourier_mode_{period}") @ block.T
+    return out
+
+
+def _trend(params: xr.Dataset, design: Design) -> np.ndarray:
+    """``k·t + Σ_j δ_j·(t − s_j)₊`` in scaled units, dims (sample, date)."""
+    out = sample_major(params, "trend_slope")[:, None] * design.trend[None, :]
+    if design.changepoints is not None:
+        out = out + sample_major(params, "trend_delta", "changepoint") @ design.changepoints.T
+    return out
+
+
+def standard_noise(rng: np.random.Generator, shape: tuple[int, ...], nu: np.ndarray | None = None) -> np.ndarray:
+    """Unit-scale observation noise: standard normal, or standard Student-t with ``nu`` degrees of freedom.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    shape : tuple of int
+        ``(*sample_dims, date)``.
+    nu : ndarray, optional, dims ``sample_dims``
+        Degrees of freedom per draw (``likelihood = "student_t"``); ``None`` for normal noise.
+
+    Returns
+    -------
+    ndarray of ``shape``; multiply by ``sigma`` for the model's noise.
+    """
+    if nu is None:
+        return rng.standard_normal(shape)
+    return rng.standard_t(np.asarray(nu, dtype=float)[..., None], size=shape)
+
+
 def predictive(
     params: xr.Dataset, design: Design, config: MMMConfig, seed: int | None = None
 ) -> xr.DataArray:
-    """Draws of the observed target (mean plus Gaussian noise), in target units.
+    """Draws of the observed target (mean plus noise), in target units.
+
+    The noise is Normal(0, sigma), or Student-t(nu, 0, sigma) when the config's
+    ``likelihood`` is ``"student_t"``, as in the model.
 
     Parameters
     ----------
     params : xarray.Dataset
-        ``posterior`` or ``prior`` group, with ``sigma``.
+        ``posterior`` or ``prior`` group, with ``sigma`` (and ``nu`` for Student-t).
     design : Design
     config : MMMConfig
     seed : int, optional
@@ -110,5 +149,6 @@ def predictive(
     mu = decompose(params, design, config)["mu"]
     sigma = params["sigma"] * design.scales.target
     rng = np.random.default_rng(seed)
-    noise = rng.standard_normal(mu.shape)
+    nu = params["nu"].transpose("chain", "draw").to_numpy() if config.model.likelihood == "student_t" else None
+    noise = standard_noise(rng, mu.shape, nu)
     return (mu + sigma * xr.DataArray(noise, dims=mu.dims, coords=mu.coords)).rename("y")

@@ -68,6 +68,9 @@ def config_to_dict(config: MMMConfig) -> dict[str, Any]:
     }
     for key in ("channels", "controls"):
         out["data"][key] = list(out["data"][key])
+    events = out["model"].pop("events")
+    if events:  # an array of tables: [[model.events]]
+        out["model"]["events"] = [{**e, "dates": list(e["dates"]), "window": list(e["window"])} for e in events]
     return out
 
 

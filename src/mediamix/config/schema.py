@@ -8,6 +8,7 @@ out (``config.toml`` in an output folder) records exactly what was fitted.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from mediamix.transforms import ADSTOCKS, SATURATIONS
 
 __all__ = [
     "describe_validation_error",
-    "DataConfig", "ModelConfig", "FitConfig", "MMMConfig", "RESERVED_NAMES", "SamplerName",
+    "DataConfig", "EventConfig", "ModelConfig", "FitConfig", "MMMConfig", "RESERVED_NAMES", "SamplerName",
     "ReviewConfig", "DEFAULT_ROAS_RANGE"]
 
 #: Names that label baseline components in results; a channel or control may not use them.
@@ -60,6 +61,25 @@ class DataConfig(_Section):
         return self
 
 
+class EventConfig(_Section):
+    """``[[model.events]]``: a holiday or event that becomes a 0/1 control named ``name``.
+
+    Each date marks the period that contains it (a row's date starts its period),
+    plus ``window = [before, after]`` periods around it.
+    """
+
+    name: str = Field(..., min_length=1, description="The control's name in priors and results.")
+    dates: tuple[dt.date, ...] = Field(..., min_length=1, description="Dates of the event, also outside the data.")
+    window: tuple[int, int] = Field((0, 0), description="Periods [before, after] each date that count too.")
+
+    @field_validator("window")
+    @classmethod
+    def _non_negative(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if min(value) < 0:
+            raise ValueError(f"window must be [before, after] with both >= 0, got {list(value)}")
+        return value
+
+
 class ModelConfig(_Section):
     """``[model]``: the model's structure."""
 
@@ -69,7 +89,16 @@ class ModelConfig(_Section):
     saturation: str = Field("logistic", description="Diminishing returns: a name from mediamix.transforms.SATURATIONS.")
     saturation_first: bool = Field(False, description="Saturate each period's spend before the carryover.")
     yearly_seasonality: int = Field(2, ge=0, le=20, description="Fourier order; 0 turns it off.")
-    trend: Literal["none", "linear"] = "linear"
+    weekly_seasonality: int = Field(0, ge=0, le=3, description="Fourier order of the 7-day cycle (daily data only).")
+    monthly_seasonality: int = Field(0, ge=0, le=10, description="Fourier order of the ~30.4-day cycle.")
+    trend: Literal["none", "linear", "piecewise"] = "linear"
+    n_changepoints: int = Field(
+        10, ge=1, le=100, description="Piecewise trend: slope changes evenly spaced over the training span."
+    )
+    likelihood: Literal["normal", "student_t"] = Field(
+        "normal", description="Noise distribution; student_t adds degrees of freedom 'nu' for outlier-robust fits."
+    )
+    events: tuple[EventConfig, ...] = Field((), description="Holidays/events, each a 0/1 control.")
 
     @field_validator("adstock")
     @classmethod
@@ -128,7 +157,8 @@ class MMMConfig(_Section):
     """A whole, resolved mediamix configuration.
 
     ``priors`` maps parameter names (``intercept``, ``beta``, ``alpha``, ``lam``,
-    ``sigma``, ``gamma_control``, ``gamma_fourier``, ``trend_slope``) to
+    ``sigma``, ``gamma_control``, ``gamma_fourier``, ``trend_slope``, and where the
+    model has them ``trend_delta``, ``gamma_fourier_weekly``, ``gamma_fourier_monthly``, ``nu``) to
     :class:`~mediamix.priors.Prior`. Given priors override the defaults; after
     validation every parameter of the chosen model has one.
     """
@@ -138,6 +168,30 @@ class MMMConfig(_Section):
     fit: FitConfig = FitConfig()
     priors: dict[str, Prior] = Field(default_factory=dict)
     review: ReviewConfig = ReviewConfig()
+
+    @property
+    def control_names(self) -> tuple[str, ...]:
+        """Every control of the model: the data's control columns, then the events."""
+        return (*self.data.controls, *(event.name for event in self.model.events))
+
+    @model_validator(mode="after")
+    def _event_names_free(self) -> MMMConfig:
+        d = self.data
+        taken = {d.date: "the date column", d.target: "the target column",
+                 **{c: "a channel" for c in d.channels}, **{c: "a control column" for c in d.controls}}
+        for event in self.model.events:
+            if event.name in RESERVED_NAMES:
+                raise ConfigError(
+                    f"model.events: event name '{event.name}' is reserved; rename it "
+                    f"(reserved: {', '.join(sorted(RESERVED_NAMES))})."
+                )
+            if event.name in taken:
+                raise ConfigError(
+                    f"model.events: event name '{event.name}' is already {taken[event.name]}; "
+                    "give the event another name (it becomes a control of that name)."
+                )
+            taken[event.name] = "another event"
+        return self
 
     @field_validator("priors", mode="before")
     @classmethod
@@ -172,12 +226,20 @@ class MMMConfig(_Section):
         out = dict(DEFAULT_PRIORS)
         out.update(ADSTOCKS[self.model.adstock].default_priors)
         out.update(SATURATIONS[self.model.saturation].default_priors)
-        if not self.data.controls:
+        if not self.control_names:
             out.pop("gamma_control")
         if self.model.yearly_seasonality == 0:
             out.pop("gamma_fourier")
         if self.model.trend == "none":
             out.pop("trend_slope")
+        if self.model.trend != "piecewise":
+            out.pop("trend_delta")
+        if self.model.weekly_seasonality == 0:
+            out.pop("gamma_fourier_weekly")
+        if self.model.monthly_seasonality == 0:
+            out.pop("gamma_fourier_monthly")
+        if self.model.likelihood != "student_t":
+            out.pop("nu")
         return out
 
     def prior_labels(self, name: str) -> list[str] | None:
@@ -186,7 +248,7 @@ class MMMConfig(_Section):
         if dim == "channel":
             return list(self.data.channels)
         if dim == "control":
-            return list(self.data.controls)
+            return list(self.control_names)
         return None
 
     def with_fit(self, **overrides: Any) -> MMMConfig:
@@ -206,10 +268,14 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The valid keys of the section that ``loc`` points into."""
     current: Any = model
     for part in loc[:-1]:
+        if isinstance(part, int):  # an item of an array of tables, e.g. model.events.0
+            continue
         fields = getattr(current, "model_fields", None)
         if not fields or part not in fields:
             return []
         current = fields[part].annotation
+        # tuple[EventConfig, ...]: the item type's keys
+        current = next((a for a in getattr(current, "__args__", ()) if hasattr(a, "model_fields")), current)
     return list(getattr(current, "model_fields", {}))
 
 

@@ -18,7 +18,7 @@ from mediamix.config.schema import MMMConfig
 from mediamix.errors import ConfigError
 from mediamix.model.design import Design
 from mediamix.priors import PRIOR_DIMS, Prior
-from mediamix.transforms import ADSTOCKS, SATURATIONS
+from mediamix.transforms import ADSTOCKS, SATURATIONS, fourier_labels
 
 __all__ = ["build_model", "adstock_of", "saturation_of", "TARGET_VAR"]
 
@@ -49,6 +49,10 @@ def _random_variable(name: str, prior: Prior, dims: str | None, labels: list[str
 def build_model(config: MMMConfig, design: Design) -> pm.Model:
     """The PyMC model of ``y_t = intercept + Σ β·sat(adstock(x)) + Σ γ·z + trend + season + ε``.
 
+    ``ε`` is Normal(0, sigma), or Student-t(nu, 0, sigma) with ``likelihood = "student_t"``;
+    the trend is ``k·t`` plus, when piecewise, ``Σ_j δ_j·(t − s_j)₊``; the season is
+    the sum of the yearly, weekly and monthly Fourier blocks switched on.
+
     Parameters
     ----------
     config : MMMConfig
@@ -59,15 +63,12 @@ def build_model(config: MMMConfig, design: Design) -> pm.Model:
     Returns
     -------
     pymc.Model
-        Coordinates ``date``, ``channel`` and, where present, ``control`` and
-        ``fourier_mode``. Free variables are named as the priors.
+        Coordinates ``date``, ``channel`` and, where present, ``control``,
+        ``fourier_mode``, ``fourier_mode_weekly``, ``fourier_mode_monthly`` and
+        ``changepoint``. Free variables are named as the priors.
     """
     priors = config.priors
-    coords: dict[str, Any] = {"date": design.dates, "channel": list(design.channel_names)}
-    if design.control_names:
-        coords["control"] = list(design.control_names)
-    if design.fourier_names:
-        coords["fourier_mode"] = list(design.fourier_names)
+    coords = _coords(design)
 
     def rv(name: str) -> Any:
         dim = PRIOR_DIMS.get(name, "channel")
@@ -93,8 +94,29 @@ def build_model(config: MMMConfig, design: Design) -> pm.Model:
             mu = mu + pt.dot(design.controls, rv("gamma_control"))
         if design.fourier_names:
             mu = mu + pt.dot(design.fourier, rv("gamma_fourier"))
+        for period, block in design.seasonal.items():
+            mu = mu + pt.dot(block, rv(f"gamma_fourier_{period}"))
         if design.trend is not None:
             mu = mu + rv("trend_slope") * design.trend
+        if design.changepoints is not None:
+            mu = mu + pt.dot(design.changepoints, rv("trend_delta"))
         sigma = rv("sigma")
-        pm.Normal(TARGET_VAR, mu=mu, sigma=sigma, observed=design.target, dims="date")
+        if config.model.likelihood == "student_t":
+            pm.StudentT(TARGET_VAR, nu=rv("nu"), mu=mu, sigma=sigma, observed=design.target, dims="date")
+        else:
+            pm.Normal(TARGET_VAR, mu=mu, sigma=sigma, observed=design.target, dims="date")
     return model
+
+
+def _coords(design: Design) -> dict[str, Any]:
+    """The model's coordinates: one per dimension the design has."""
+    coords: dict[str, Any] = {"date": design.dates, "channel": list(design.channel_names)}
+    if design.control_names:
+        coords["control"] = list(design.control_names)
+    if design.fourier_names:
+        coords["fourier_mode"] = list(design.fourier_names)
+    for period, block in design.seasonal.items():
+        coords[f"fourier_mode_{period}"] = fourier_labels(block.shape[1] // 2)
+    if design.changepoint_names:
+        coords["changepoint"] = list(design.changepoint_names)
+    return coords

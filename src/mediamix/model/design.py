@@ -8,15 +8,23 @@ reused for new data, so results convert back to the user's units exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from mediamix.config.schema import MMMConfig
 from mediamix.data.validate import infer_step_days
-from mediamix.errors import DataError
-from mediamix.transforms import fourier_features, fourier_labels, linear_trend
+from mediamix.errors import ConfigError, DataError
+from mediamix.transforms import (
+    SEASONAL_PERIODS,
+    changepoint_basis,
+    changepoint_locations,
+    event_dummy,
+    fourier_features,
+    fourier_labels,
+    linear_trend,
+)
 
 __all__ = ["Scales", "Design", "make_design"]
 
@@ -31,6 +39,7 @@ class Scales:
         Largest absolute target value.
     channels : ndarray, dims (channel,)
     controls : ndarray, dims (control,)
+        Of the data's control columns only (event dummies are 0/1 already);
         1.0 for a control that is zero throughout.
     start : Timestamp
         First training date (trend origin).
@@ -84,6 +93,7 @@ class Design:
     spend : ndarray, dims (date, channel)
         Spend in the user's units.
     controls : ndarray, dims (date, control)
+        Scaled control columns, then one 0/1 column per ``[[model.events]]`` entry.
     fourier : ndarray, dims (date, fourier_mode)
     trend : ndarray or None, dims (date,)
     target : ndarray or None, dims (date,)
@@ -91,6 +101,13 @@ class Design:
     channel_names, control_names, fourier_names : tuple of str
     scales : Scales
     n_history : int
+    changepoints : ndarray or None, dims (date, changepoint)
+        Hinge columns ``(t − s_j)₊`` of the piecewise trend (``trend = "piecewise"``).
+    changepoint_names : tuple of str
+        Each changepoint's date (``YYYY-MM-DD``), the ``changepoint`` coordinate.
+    seasonal : dict of str to ndarray, dims (date, fourier_mode_<period>)
+        Fourier blocks of the extra cycles (``"weekly"``, ``"monthly"``) whose order is > 0;
+        columns ordered as :func:`~mediamix.transforms.fourier_labels`.
     """
 
     dates: pd.DatetimeIndex
@@ -105,6 +122,9 @@ class Design:
     fourier_names: tuple[str, ...]
     scales: Scales
     n_history: int = 0
+    changepoints: np.ndarray | None = None
+    changepoint_names: tuple[str, ...] = ()
+    seasonal: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def make_design(
@@ -138,6 +158,7 @@ def make_design(
         dates = pd.DatetimeIndex(frame[d.date])
     spend = channel_frame.to_numpy(dtype=float)
     controls = frame[list(d.controls)].to_numpy(dtype=float) / scales.controls if d.controls else np.zeros((len(frame), 0))
+    controls = np.hstack([controls, _event_columns(frame, config, scales)])
     if n_history:
         controls = np.vstack([np.zeros((n_history, controls.shape[1])), controls])
     target = None
@@ -145,17 +166,69 @@ def make_design(
         target = frame[d.target].to_numpy(dtype=float) / scales.target
         if n_history:
             target = np.concatenate([np.full(n_history, np.nan), target])
+    trend = linear_trend(dates, scales.start, scales.span_days) if m.trend != "none" else None
+    changepoints, changepoint_names = None, ()
+    if m.trend == "piecewise":
+        changepoints, changepoint_names = _changepoints(trend, m.n_changepoints, scales)
     return Design(
         dates=pd.DatetimeIndex(dates, name="date"),
         channels=spend / scales.channels,
         spend=spend,
         controls=controls,
         fourier=fourier_features(dates, m.yearly_seasonality),
-        trend=linear_trend(dates, scales.start, scales.span_days) if m.trend == "linear" else None,
+        trend=trend,
         target=target,
         channel_names=tuple(d.channels),
-        control_names=tuple(d.controls),
+        control_names=config.control_names,
         fourier_names=tuple(fourier_labels(m.yearly_seasonality)),
         scales=scales,
         n_history=n_history,
+        changepoints=changepoints,
+        changepoint_names=changepoint_names,
+        seasonal=_seasonal_blocks(dates, config, scales),
     )
+
+
+def _event_columns(frame: pd.DataFrame, config: MMMConfig, scales: Scales) -> np.ndarray:
+    """One 0/1 column per ``[[model.events]]`` entry, dims (date, event), for ``frame``'s dates."""
+    events = config.model.events
+    dates = pd.DatetimeIndex(frame[config.data.date])
+    columns = [event_dummy(dates, event.dates, event.window, scales.step_days) for event in events]
+    return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+
+
+def _changepoints(t: np.ndarray, n_changepoints: int, scales: Scales) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The piecewise trend's hinge basis (date, changepoint) and each changepoint's date label.
+
+    Changepoints are fixed by the *training* span (``scales``), so new dates after
+    it keep the last slope.
+    """
+    locations = changepoint_locations(n_changepoints)
+    at = scales.start + pd.to_timedelta(locations * scales.span_days, unit="D")
+    names = tuple(at.strftime("%Y-%m-%d"))
+    if len(set(names)) < len(names):  # more changepoints than days: label to the minute
+        names = tuple(at.strftime("%Y-%m-%d %H:%M"))
+    return changepoint_basis(t, locations), names
+
+
+def _seasonal_blocks(dates: pd.DatetimeIndex, config: MMMConfig, scales: Scales) -> dict[str, np.ndarray]:
+    """Fourier blocks (date, fourier_mode_<period>) of the weekly and monthly cycles switched on.
+
+    Raises
+    ------
+    ConfigError
+        If weekly seasonality is asked of data a week or more apart: every date
+        then sits at the same phase of the week and the cycle cannot be seen.
+    """
+    m = config.model
+    orders = {"weekly": m.weekly_seasonality, "monthly": m.monthly_seasonality}
+    if orders["weekly"] and scales.step_days >= 7:
+        raise ConfigError(
+            f"[model] weekly_seasonality = {orders['weekly']} needs data less than 7 days apart; these dates are "
+            f"{scales.step_days} days apart, so every row falls on the same day of the week and a weekly cycle "
+            "cannot be estimated. Set weekly_seasonality = 0."
+        )
+    return {
+        period: fourier_features(dates, order, SEASONAL_PERIODS[period])
+        for period, order in orders.items() if order
+    }

@@ -17,7 +17,17 @@ import pandas as pd
 from mediamix.config.schema import MMMConfig
 from mediamix.data.validate import infer_step_days
 from mediamix.review.findings import Finding, Review, Severity
-from mediamix.transforms import ADSTOCKS, SATURATIONS, fourier_features, linear_trend
+from mediamix.transforms import (
+    ADSTOCKS,
+    SATURATIONS,
+    SEASONAL_PERIODS,
+    changepoint_basis,
+    changepoint_locations,
+    event_dummy,
+    fourier_features,
+    linear_trend,
+)
+from mediamix.transforms.seasonality import YEAR_DAYS
 
 __all__ = [
     "check_data",
@@ -78,19 +88,25 @@ def count_parameters(config: MMMConfig) -> dict[str, int]:
     -------
     dict of str to int
         ``intercept``, ``sigma``, ``channels`` (β plus adstock and saturation
-        parameters per channel), ``controls``, ``seasonality`` (2 per Fourier
-        order) and ``trend``.
+        parameters per channel), ``controls`` (control columns and events), ``seasonality`` (2 per Fourier
+        order of every cycle: yearly, weekly, monthly) and ``trend`` (the slope, plus
+        one slope change per changepoint when piecewise); ``nu`` (1) only with a
+        Student-t likelihood.
     """
     m = config.model
     per_channel = 1 + len(ADSTOCKS[m.adstock].default_priors) + len(SATURATIONS[m.saturation].default_priors)
-    return {
+    trend = {"none": 0, "linear": 1, "piecewise": 1 + m.n_changepoints}[m.trend]
+    counts = {
         "intercept": 1,
         "sigma": 1,
         "channels": per_channel * len(config.data.channels),
-        "controls": len(config.data.controls),
-        "seasonality": 2 * m.yearly_seasonality,
-        "trend": 1 if m.trend == "linear" else 0,
+        "controls": len(config.control_names),
+        "seasonality": 2 * (m.yearly_seasonality + m.weekly_seasonality + m.monthly_seasonality),
+        "trend": trend,
     }
+    if m.likelihood == "student_t":
+        counts["nu"] = 1
+    return counts
 
 
 def check_data(frame: pd.DataFrame, config: MMMConfig) -> Review:
@@ -258,12 +274,26 @@ def _regressors(frame: pd.DataFrame, config: MMMConfig, dates: pd.DatetimeIndex)
     """Every column of the mean besides the intercept: channels, controls, trend, seasonality."""
     d, m = config.data, config.model
     out = frame[[*d.channels, *d.controls]].astype(float).copy()
-    if m.trend == "linear" and len(dates) > 1:
-        out["trend"] = linear_trend(dates, dates[0], (dates[-1] - dates[0]) / pd.Timedelta(days=1))
-    if m.yearly_seasonality:
-        fourier = fourier_features(dates, m.yearly_seasonality)
+    step = infer_step_days(dates) if len(dates) > 1 else 1
+    for event in m.events:
+        dummy = event_dummy(dates, event.dates, event.window, step)
+        if 0.0 < dummy.mean() < 1.0:  # an event off (or on) throughout explains nothing here
+            out[event.name] = dummy
+    if m.trend != "none" and len(dates) > 1:
+        t = linear_trend(dates, dates[0], (dates[-1] - dates[0]) / pd.Timedelta(days=1))
+        out["trend"] = t
+        if m.trend == "piecewise":
+            hinges = changepoint_basis(t, changepoint_locations(m.n_changepoints))
+            for j in range(hinges.shape[1]):
+                out[f"trend_change_{j}"] = hinges[:, j]
+    cycles = {"yearly": (m.yearly_seasonality, YEAR_DAYS),
+              **{p: (getattr(m, f"{p}_seasonality"), days) for p, days in SEASONAL_PERIODS.items()}}
+    for period, (order, days) in cycles.items():
+        if days <= 2 * step:  # not resolvable at this frequency; the design rejects it at fit
+            continue
+        fourier = fourier_features(dates, order, days)
         for k in range(fourier.shape[1]):
-            out[f"seasonality_{k}"] = fourier[:, k]
+            out[f"seasonality_{period}_{k}"] = fourier[:, k]
     return out
 
 

@@ -107,7 +107,7 @@ def review_fit(
     findings = convergence_findings(idata)
     findings += [
         _fit(mu.mean(axis=0), y, target),
-        _posterior_predictive(mu, sigma, y, target, seed),
+        _posterior_predictive(mu, sigma, y, target, seed, _nu(posterior, config)),
         _negative_baseline(decomposition, y, target),
         _roas_plausibility(analysis.channel_roas(decomposition, design), (low, high)),
         overlap_finding(posterior, config),
@@ -144,9 +144,17 @@ def _fit(fitted: np.ndarray, y: np.ndarray, target: str) -> Finding:
     )
 
 
-def _posterior_predictive(mu: np.ndarray, sigma: np.ndarray, y: np.ndarray, target: str, seed: int) -> Finding:
+def _nu(posterior: xr.Dataset, config: MMMConfig) -> np.ndarray | None:
+    """Student-t degrees of freedom per draw (sample,), or ``None`` for a normal likelihood."""
+    if config.model.likelihood != "student_t":
+        return None
+    return posterior["nu"].transpose(*_SAMPLE).to_numpy().reshape(-1)
+
+
+def _posterior_predictive(mu: np.ndarray, sigma: np.ndarray, y: np.ndarray, target: str, seed: int,
+                          nu: np.ndarray | None = None) -> Finding:
     rng = np.random.default_rng(seed)
-    replicated = mu + sigma[:, None] * rng.standard_normal(mu.shape)
+    replicated = mu + sigma[:, None] * analysis.standard_noise(rng, mu.shape, nu)
     p_mean = float(np.mean(replicated.mean(axis=1) >= y.mean()))
     p_sd = float(np.mean(replicated.std(axis=1) >= y.std()))
     lo, hi = PPP_RANGE

@@ -1,4 +1,4 @@
-"""Transforms: adstock, saturation, seasonality and trend.
+"""Transforms: adstock, saturation, seasonality, trend and event dummies.
 
 Layer rule: imports only :mod:`mediamix.priors`, :mod:`mediamix.errors`, NumPy and
 pandas at module level; PyTensor is imported inside ``apply_pt`` so that
@@ -22,7 +22,9 @@ from mediamix.transforms.saturation import (
     PowerSaturation,
     TanhSaturation,
 )
-from mediamix.transforms.seasonality import fourier_features, fourier_labels, linear_trend
+from mediamix.transforms.events import event_dummy
+from mediamix.transforms.seasonality import SEASONAL_PERIODS, fourier_features, fourier_labels, linear_trend
+from mediamix.transforms.trend import changepoint_basis, changepoint_locations
 
 __all__ = [
     "ADSTOCKS",
@@ -43,4 +45,8 @@ __all__ = [
     "fourier_features",
     "fourier_labels",
     "linear_trend",
+    "SEASONAL_PERIODS",
+    "changepoint_basis",
+    "changepoint_locations",
+    "event_dummy",
 ]

@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["fourier_features", "fourier_labels", "linear_trend", "YEAR_DAYS"]
+__all__ = ["fourier_features", "fourier_labels", "linear_trend", "YEAR_DAYS", "SEASONAL_PERIODS"]
 
 #: Length of the yearly cycle in days.
 YEAR_DAYS = 365.25
+
+#: Cycle length in days of each extra seasonal block (``[model] weekly_seasonality`` ...);
+#: the month is the average Gregorian month, so its phase drifts less than a day a year.
+SEASONAL_PERIODS: dict[str, float] = {"weekly": 7.0, "monthly": YEAR_DAYS / 12}
 
 
 def fourier_labels(order: int) -> list[str]:
