@@ -1,0 +1,58 @@
+"""Same data, config and seed give the same draws and summary.json, whether compile caches are cold or warm.
+
+Two ``mediamix fit`` runs of the demo data with the default sampler (nutpie), each a fresh
+process, share one fresh PyTensor compiledir (``base_compiledir``, which also holds PyTensor's
+numba cache and nutpie's cached C callbacks, see ``mediamix.inference.samplers``) and one fresh
+``NUMBA_CACHE_DIR``: the first run compiles everything into the empty caches, the second loads
+from them. Both must write the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from mediamix.config import dump_config, parse_config
+from mediamix.output import POSTERIOR_FILE, SUMMARY_FILE
+from mediamix.simulate import SimulatedDataset
+
+pytestmark = pytest.mark.slow  # the cold run compiles from empty caches: ~20-30 s on 2 CPUs
+
+
+def _fit(data: Path, config: Path, out: Path, cache: Path) -> None:
+    env = dict(os.environ)
+    env["PYTENSOR_FLAGS"] = f"base_compiledir={cache / 'pytensor'}"
+    env["NUMBA_CACHE_DIR"] = str(cache / "numba")
+    cmd = [sys.executable, "-m", "mediamix", "fit", str(data), "--config", str(config), "--out", str(out),
+           "--chains", "2", "--draws", "200", "--tune", "200", "--seed", "7", "--no-progress"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cold_and_warm_compile_caches_give_the_same_fit(demo: SimulatedDataset, tmp_path: Path) -> None:
+    data, config = tmp_path / "data.csv", tmp_path / "config.toml"
+    demo.data.to_csv(data, index=False)
+    config.write_text(dump_config(parse_config(demo.config)))
+    cache = tmp_path / "cache"  # empty: the first fit is a cold start
+    _fit(data, config, tmp_path / "cold", cache)
+    _fit(data, config, tmp_path / "warm", cache)
+
+    cold, warm = (json.loads((tmp_path / run / SUMMARY_FILE).read_text()) for run in ("cold", "warm"))
+    assert cold["diagnostics"]["sampler"] == "nutpie"
+    assert cold["channels"] == warm["channels"]  # exact: every spend, contribution, share and ROAS figure
+    assert cold["diagnostics"] == warm["diagnostics"]
+
+    with xr.open_datatree(tmp_path / "cold" / POSTERIOR_FILE) as a, \
+            xr.open_datatree(tmp_path / "warm" / POSTERIOR_FILE) as b:
+        post_a, post_b = a["posterior"].to_dataset(), b["posterior"].to_dataset()
+        assert sorted(post_a.data_vars) == sorted(post_b.data_vars)
+        for name in post_a.data_vars:
+            np.testing.assert_array_equal(post_a[name].values, post_b[name].values, err_msg=name)
+        np.testing.assert_array_equal(a["sample_stats"]["diverging"].values, b["sample_stats"]["diverging"].values)
