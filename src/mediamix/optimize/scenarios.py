@@ -34,6 +34,21 @@ def _bisect(good: Callable[[float], bool], lo: float, hi: float, rel_tol: float)
     return hi
 
 
+def _best_allocation(
+    evaluator: PlanEvaluator, template: BudgetProblem, historical_weekly: np.ndarray
+) -> Callable[[float], BudgetResult]:
+    """The optimum at a given budget, each budget solved once (bisection revisits them)."""
+    cache: dict[float, BudgetResult] = {}
+
+    def best(budget: float) -> BudgetResult:
+        if budget not in cache:
+            problem = dataclasses.replace(template, budget=budget, allow_unspent=False)
+            cache[budget] = solve(evaluator, problem, historical_weekly)
+        return cache[budget]
+
+    return best
+
+
 def _ceiling(template: BudgetProblem, channels: tuple[str, ...]) -> float:
     return sum(template.bounds.get(c, (0.0, math.inf))[1] for c in channels)
 
@@ -54,13 +69,7 @@ def minimum_budget_for_kpi(
     ConfigError
         If ``target`` cannot be reached within the channels' upper bounds.
     """
-    cache: dict[float, BudgetResult] = {}
-
-    def best(budget: float) -> BudgetResult:
-        if budget not in cache:
-            problem = dataclasses.replace(template, budget=budget, allow_unspent=False)
-            cache[budget] = solve(evaluator, problem, historical_weekly)
-        return cache[budget]
+    best = _best_allocation(evaluator, template, historical_weekly)
 
     def objective_of(result: BudgetResult) -> float:
         from mediamix.optimize.objective import risk_objective
@@ -101,13 +110,7 @@ def budget_for_marginal_roas(
     """
     if not threshold > 0:
         raise ConfigError(f"The marginal ROAS threshold must be > 0. Got {threshold!r}.")
-    cache: dict[float, BudgetResult] = {}
-
-    def best(budget: float) -> BudgetResult:
-        if budget not in cache:
-            problem = dataclasses.replace(template, budget=budget, allow_unspent=False)
-            cache[budget] = solve(evaluator, problem, historical_weekly)
-        return cache[budget]
+    best = _best_allocation(evaluator, template, historical_weekly)
 
     def margin(budget: float) -> float:
         return (best(budget * (1 + step)).kpi.mean() - best(budget).kpi.mean()) / (step * budget)
