@@ -409,20 +409,46 @@ _WEIBULL_PRIORS = {
 }
 
 @dataclass(frozen=True)
-class WeibullCDFAdstock(_LagAdstock):
+class _WeibullAdstock(_LagAdstock):
+    """What the two Weibull adstocks share: their parameters, priors and convolution.
+
+    Default priors (the same variables for ``weibull_cdf`` and ``weibull_pdf``):
+    ``weibull_shape ~ Gamma(alpha=2, beta=1)``, mode 1 (the exponential /
+    geometric case), mean 2, ``P(shape < 1) ≈ 0.26`` and ``P(shape > 3) ≈ 0.20``,
+    so decaying, humped and S-shaped carryover all get room;
+    ``weibull_scale ~ Gamma(alpha=2, beta=1)`` in periods, mean 2, 95 % in about
+    (0.24, 5.6), i.e. inside the default 8-period window on weekly data. Scale it
+    up for daily data or longer windows.
+    """
+
+    default_priors: ClassVar[dict[str, Prior]] = dict(_WEIBULL_PRIORS)
+
+    def weights_np(self, weibull_shape: np.ndarray, weibull_scale: np.ndarray) -> np.ndarray:
+        """Lag weights, dims (..., lag, channel), from shape and scale (..., channel)."""
+        raise NotImplementedError
+
+    def weights_pt(self, weibull_shape: Any, weibull_scale: Any) -> Any:
+        """Lag weights with PyTensor, dims (lag, channel), from shape and scale (channel,)."""
+        raise NotImplementedError
+
+    def apply_np(self, x: np.ndarray, weibull_shape: np.ndarray, weibull_scale: np.ndarray) -> np.ndarray:
+        """Adstock with NumPy: ``x`` (..., date, channel), params (..., channel), leading dims broadcast."""
+        return convolve_np(x, self.weights_np(weibull_shape, weibull_scale))
+
+    def apply_pt(self, x: Any, weibull_shape: Any, weibull_scale: Any) -> Any:
+        """Adstock with PyTensor: ``x`` (date, channel), params (channel,)."""
+        return convolve_pt(x, self.weights_pt(weibull_shape, weibull_scale), self.l_max)
+
+
+@dataclass(frozen=True)
+class WeibullCDFAdstock(_WeibullAdstock):
     """Weibull-CDF adstock: ``w_l = 1 - F(l)``, the Weibull survival function at lag ``l``.
 
     Monotone decay starting at ``w_0 = 1``; ``weibull_shape = 1`` is geometric with
     ``alpha = exp(-1 / weibull_scale)``. See :func:`weibull_cdf_weights` for how this
     relates to Robyn's cumulative-product form.
 
-    Default priors (shared by ``weibull_cdf`` and ``weibull_pdf``, which use the
-    same variables): ``weibull_shape ~ Gamma(alpha=2, beta=1)``, mode 1 (the
-    exponential / geometric case), mean 2, ``P(shape < 1) ≈ 0.26`` and
-    ``P(shape > 3) ≈ 0.20``, so decaying, humped and S-shaped carryover all get
-    room; ``weibull_scale ~ Gamma(alpha=2, beta=1)`` in periods, mean 2, 95 % in
-    about (0.24, 5.6), i.e. inside the default 8-period window on weekly data.
-    Scale it up for daily data or longer windows.
+    Default priors: see :class:`_WeibullAdstock`.
 
     Parameters
     ----------
@@ -433,7 +459,6 @@ class WeibullCDFAdstock(_LagAdstock):
     """
 
     name: ClassVar[str] = "weibull_cdf"
-    default_priors: ClassVar[dict[str, Prior]] = dict(_WEIBULL_PRIORS)
 
     def weights_np(self, weibull_shape: np.ndarray, weibull_scale: np.ndarray) -> np.ndarray:
         """Lag weights, dims (..., lag, channel), from shape and scale (..., channel)."""
@@ -453,30 +478,15 @@ class WeibullCDFAdstock(_LagAdstock):
             w = head
         return _pt_normalize(w) if self.normalize else w
 
-    def apply_np(self, x: np.ndarray, weibull_shape: np.ndarray, weibull_scale: np.ndarray) -> np.ndarray:
-        """Adstock with NumPy: ``x`` (..., date, channel), params (..., channel), leading dims broadcast."""
-        return convolve_np(x, self.weights_np(weibull_shape, weibull_scale))
-
-    def apply_pt(self, x: Any, weibull_shape: Any, weibull_scale: Any) -> Any:
-        """Adstock with PyTensor: ``x`` (date, channel), params (channel,)."""
-        return convolve_pt(x, self.weights_pt(weibull_shape, weibull_scale), self.l_max)
-
-
 @dataclass(frozen=True)
-class WeibullPDFAdstock(_LagAdstock):
+class WeibullPDFAdstock(_WeibullAdstock):
     """Weibull-PDF adstock: ``w_l = f(l + 1)``, the Weibull density one period after lag ``l``.
 
     ``weibull_shape > 1`` gives a delayed peak (a hump), ``<= 1`` a decay from lag
     0. The one-period shift is Robyn's and keeps lag 0 finite for shape < 1; see
     :func:`weibull_pdf_weights`.
 
-    Default priors (shared by ``weibull_cdf`` and ``weibull_pdf``, which use the
-    same variables): ``weibull_shape ~ Gamma(alpha=2, beta=1)``, mode 1 (the
-    exponential / geometric case), mean 2, ``P(shape < 1) ≈ 0.26`` and
-    ``P(shape > 3) ≈ 0.20``, so decaying, humped and S-shaped carryover all get
-    room; ``weibull_scale ~ Gamma(alpha=2, beta=1)`` in periods, mean 2, 95 % in
-    about (0.24, 5.6), i.e. inside the default 8-period window on weekly data.
-    Scale it up for daily data or longer windows.
+    Default priors: see :class:`_WeibullAdstock`.
 
     Parameters
     ----------
@@ -487,7 +497,6 @@ class WeibullPDFAdstock(_LagAdstock):
     """
 
     name: ClassVar[str] = "weibull_pdf"
-    default_priors: ClassVar[dict[str, Prior]] = dict(_WEIBULL_PRIORS)
 
     def weights_np(self, weibull_shape: np.ndarray, weibull_scale: np.ndarray) -> np.ndarray:
         """Lag weights, dims (..., lag, channel), from shape and scale (..., channel)."""
@@ -501,15 +510,6 @@ class WeibullPDFAdstock(_LagAdstock):
         z = pt.log(_pt_lags(self.l_max + 1, start=1)) - log_lam
         log_w = pt.log(k) - log_lam + (k - 1.0) * z - pt.exp(k * z)
         return _pt_softmax(log_w) if self.normalize else pt.exp(log_w)
-
-    def apply_np(self, x: np.ndarray, weibull_shape: np.ndarray, weibull_scale: np.ndarray) -> np.ndarray:
-        """Adstock with NumPy: ``x`` (..., date, channel), params (..., channel), leading dims broadcast."""
-        return convolve_np(x, self.weights_np(weibull_shape, weibull_scale))
-
-    def apply_pt(self, x: Any, weibull_shape: Any, weibull_scale: Any) -> Any:
-        """Adstock with PyTensor: ``x`` (date, channel), params (channel,)."""
-        return convolve_pt(x, self.weights_pt(weibull_shape, weibull_scale), self.l_max)
-
 
 @dataclass(frozen=True)
 class BinomialAdstock(_LagAdstock):
