@@ -67,14 +67,14 @@ import json
 import os
 import platform
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from _process import run_timed  # benchmarks/ is on sys.path when a script runs
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -127,20 +127,14 @@ def run_once(case: Case, args: argparse.Namespace, files: dict[str, Path], cache
     shutil.rmtree(out)  # mediamix fit wants to create it
     cmd = command(case, args, files, out, seed, chains or args.chains, args.tune if tune is None else tune,
                   draws or case.draws)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=cache_env(cache), start_new_session=True, cwd=ROOT)
-    try:
-        stdout, stderr = proc.communicate(timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+    done = run_timed(cmd, cache_env(cache), args.timeout, cwd=ROOT)
+    if done is None:
         return {"error": f"timed out after {args.timeout} s"}
-    elapsed = time.perf_counter() - t0
+    stdout, stderr, elapsed = done.stdout, done.stderr, done.seconds
     summary_file = out / "summary.json"
-    if proc.returncode != 0 or not summary_file.is_file():
+    if done.returncode != 0 or not summary_file.is_file():
         tail = "\n".join((stderr or stdout).strip().splitlines()[-6:])
-        return {"error": f"exit code {proc.returncode}: {tail}"}
+        return {"error": f"exit code {done.returncode}: {tail}"}
     s = json.loads(summary_file.read_text())
     shutil.rmtree(out, ignore_errors=True)
     if case.side == "mediamix":

@@ -39,14 +39,14 @@ import importlib.metadata as metadata
 import json
 import os
 import platform
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from _process import run_timed  # benchmarks/ is on sys.path when a script runs
 
 L_MAX = 8
 
@@ -124,17 +124,12 @@ def launch(weeks: int, channels: int, args: argparse.Namespace, env: dict[str, s
     cmd = [sys.executable, __file__, "--worker", f"{weeks},{channels}", "--chains", str(args.chains),
            "--draws", str(draws or args.draws), "--tune", str(args.tune if tune is None else tune),
            "--seed", str(args.seed), "--launched", repr(time.time())]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+    done = run_timed(cmd, env, args.timeout)
+    if done is None:
         return {"error": f"timed out after {args.timeout} s"}
-    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        return {"error": f"exit code {proc.returncode}: " + "\n".join((stderr or stdout).strip().splitlines()[-5:])}
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if done.returncode != 0 or not lines:
+        return {"error": f"exit code {done.returncode}: " + done.tail()}
     return json.loads(lines[-1])
 
 

@@ -53,12 +53,11 @@ import importlib.metadata as metadata
 import json
 import os
 import platform
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+from _process import run_timed  # benchmarks/ is on sys.path when a script runs
 
 SAMPLER_ORDER = ("nutpie", "pymc", "numpyro")
 DEFAULT = "nutpie"
@@ -116,21 +115,14 @@ def launch(sampler: str, seed: int, args: argparse.Namespace, cache_dir: str | N
     """Run one worker subprocess; return its figures plus ``process_s``, or ``{"error": ...}``."""
     cmd = [sys.executable, __file__, "--worker", sampler, "--seed", str(seed),
            "--chains", str(args.chains), "--draws", str(args.draws), "--tune", str(args.tune)]
-    t0 = time.perf_counter()
-    # A session of its own, so that a timeout also ends PyMC's chain processes.
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=worker_env(sampler, args.chains, cache_dir), start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+    done = run_timed(cmd, worker_env(sampler, args.chains, cache_dir), args.timeout)
+    if done is None:
         return {"error": f"timed out after {args.timeout} s"}
-    elapsed = time.perf_counter() - t0
+    stdout, stderr, elapsed = done.stdout, done.stderr, done.seconds
     lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
+    if done.returncode != 0 or not lines:
         tail = "\n".join((stderr or stdout).strip().splitlines()[-5:])
-        return {"error": f"exit code {proc.returncode}: {tail}"}
+        return {"error": f"exit code {done.returncode}: {tail}"}
     return {**json.loads(lines[-1]), "process_s": elapsed}
 
 
