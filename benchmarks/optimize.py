@@ -81,7 +81,7 @@ def make_case(n_channels: int, n_draws: int, weeks: int, seed: int) -> tuple[Pla
     scales = rng.uniform(1e3, 1e5, n_channels)  # largest historical weekly spend, in currency
     weekly = rng.uniform(0.2, 0.6, n_channels) * scales
     history = weekly * rng.uniform(0.5, 1.5, (L_MAX - 1, n_channels))
-    media = MediaResponse(
+    media = MediaResponse.from_arrays(
         adstock=GeometricAdstock(l_max=L_MAX, normalize=True),
         saturation=LogisticSaturation(),
         beta=beta,

@@ -1,4 +1,5 @@
-"""Parameter recovery beyond the seed model (issue 3): Hill + delayed adstock, and Weibull PDF adstock.
+"""Parameter recovery beyond the seed model (issue 3): Hill + delayed adstock, Weibull PDF adstock,
+and a mix of transforms and windows chosen per channel.
 
 Three channels over two years of weekly data from the general simulator; the
 fitted model uses the same transforms and must put every channel's true ROAS
@@ -39,15 +40,32 @@ CASES = {
     ),
 }
 
+#: Per-channel transforms ([model.channels.NAME]): each channel its own adstock, saturation and window.
+MIXED = [
+    ChannelSpec("tv", adstock="weibull_pdf", saturation="hill", l_max=10, beta=1.5, off_share=0.3,
+                adstock_params={"weibull_shape": 2.0, "weibull_scale": 2.0},
+                saturation_params={"half_saturation": 0.5, "slope": 2.0}),
+    ChannelSpec("search", adstock="geometric", saturation="logistic", l_max=4, beta=1.0, off_share=0.3,
+                adstock_params={"alpha": 0.3}, saturation_params={"lam": 2.0}),
+    ChannelSpec("social", adstock="delayed", saturation="michaelis_menten", l_max=6, beta=0.8, off_share=0.3,
+                adstock_params={"alpha": 0.5, "theta": 1.0}, saturation_params={"mm_half": 0.6}),
+]
 
-@pytest.fixture(scope="module", params=list(CASES))
-def recovered(request: pytest.FixtureRequest) -> tuple[MMM, dict]:
-    case = CASES[request.param]
-    specs = [
+
+def _specs(name: str) -> list[ChannelSpec]:
+    if name == "mixed":
+        return MIXED
+    case = CASES[name]
+    return [
         ChannelSpec(f"ch{i}", adstock=case["adstock"], saturation=case["saturation"], adstock_params=a,
                     saturation_params=s, beta=b, off_share=0.3)
         for i, (a, s, b) in enumerate(case["channels"])
     ]
+
+
+@pytest.fixture(scope="module", params=[*CASES, "mixed"])
+def recovered(request: pytest.FixtureRequest) -> tuple[MMM, dict]:
+    specs = _specs(request.param)
     data = simulate(specs, n_weeks=104, noise_sd=0.1, seed=11)
     mmm = MMM.from_config(data.config).fit(data.data)
     return mmm, data.truth

@@ -77,3 +77,30 @@ def test_cli_writes_a_dataset_that_mediamix_can_fit(tmp_path: Path) -> None:
     assert len(frame) == 52
     bad = CliRunner().invoke(app, ["simulate", "dataset", "--spec", str(tmp_path / "nope.toml"), "--out", str(out)])
     assert bad.exit_code == 2 and "does not exist" in bad.output
+
+
+def test_cli_spec_with_per_channel_transforms_writes_a_matching_config(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        "n_weeks = 60\n"
+        "[channels.tv]\nadstock = \"weibull_pdf\"\nsaturation = \"hill\"\nl_max = 12\nbeta = 2.0\n"
+        "[channels.search]\nadstock = \"geometric\"\nl_max = 3\nbeta = 1.0\n"
+    )
+    out = tmp_path / "sim"
+    result = CliRunner().invoke(app, ["simulate", "dataset", "--spec", str(spec), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    from mediamix.config import load_config
+
+    config = load_config(out / "mmm.toml")
+    assert [(g.adstock, g.saturation, g.l_max, g.channels) for g in config.transform_groups()] == [
+        ("weibull_pdf", "hill", 12, ("tv",)),
+        ("geometric", "logistic", 3, ("search",)),
+    ]
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["channels"]["tv"]["l_max"] == 12 and "half_saturation" in truth["channels"]["tv"]
+    fit = CliRunner().invoke(app, ["fit", str(out / "data.csv"), "--config", str(out / "mmm.toml"), "--out",
+                                   str(tmp_path / "fit"), "--chains", "2", "--draws", "100", "--tune", "100"])
+    assert fit.exit_code == 0, fit.output
+    summary = json.loads((tmp_path / "fit" / "summary.json").read_text())
+    assert set(summary["channels"]) == {"tv", "search"}
+    assert load_config(tmp_path / "fit" / "config.toml").transform_groups() == config.transform_groups()

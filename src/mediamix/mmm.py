@@ -71,11 +71,20 @@ class MMM:
         The KPI column.
     controls : sequence of str, default=()
         Non-media columns (events, price, ...).
-    adstock : {"geometric"}, default="geometric"
+    adstock : str, default="geometric"
+        Carryover of every channel: ``"geometric"``, ``"delayed"``, ``"weibull_cdf"``,
+        ``"weibull_pdf"`` or ``"binomial"`` (see ``mediamix.transforms.ADSTOCKS``).
     l_max : int, default=8
         Adstock window in periods, lag 0 included.
     normalize_adstock : bool, default=True
-    saturation : {"logistic"}, default="logistic"
+    saturation : str, default="logistic"
+        Diminishing returns of every channel: ``"logistic"``, ``"hill"``,
+        ``"michaelis_menten"``, ``"tanh"`` or ``"power"``.
+    saturation_first : bool, default=False
+        Saturate each period's spend before the carryover.
+    channel_transforms : mapping of str to mapping, optional
+        Per-channel overrides of ``adstock``, ``saturation`` and ``l_max``, e.g.
+        ``{"tv": {"adstock": "weibull_pdf", "l_max": 12}}`` (``[model.channels.tv]``).
     yearly_seasonality : int, default=2
         Fourier order of the yearly cycle; 0 turns it off.
     weekly_seasonality, monthly_seasonality : int, default=0
@@ -126,6 +135,8 @@ class MMM:
         l_max: int = 8,
         normalize_adstock: bool = True,
         saturation: str = "logistic",
+        saturation_first: bool = False,
+        channel_transforms: Mapping[str, Mapping[str, Any]] | None = None,
         yearly_seasonality: int = 2,
         weekly_seasonality: int = 0,
         monthly_seasonality: int = 0,
@@ -151,6 +162,8 @@ class MMM:
                     "l_max": l_max,
                     "normalize_adstock": normalize_adstock,
                     "saturation": saturation,
+                    "saturation_first": saturation_first,
+                    "channels": {name: dict(table) for name, table in (channel_transforms or {}).items()},
                     "yearly_seasonality": yearly_seasonality,
                     "weekly_seasonality": weekly_seasonality,
                     "monthly_seasonality": monthly_seasonality,
@@ -289,7 +302,7 @@ class MMM:
             target=d.target if has_target else None,
             channels=d.channels,
             controls=d.controls,
-            l_max=config.model.l_max if training else 0,
+            l_max=config.max_l_max if training else 0,
             require_spend=training,
         )
 
@@ -757,8 +770,8 @@ class MMM:
             raise ConfigError("Give target_kpi or min_marginal_roas, not both.")
         evaluator = PlanEvaluator(
             media=self.media_response(max_draws),
-            history=self.data_[list(channels)].to_numpy()[-(self.config_.model.l_max - 1):]
-            if self.config_.model.l_max > 1 else np.zeros((0, len(channels))),
+            history=self.data_[list(channels)].to_numpy()[-(self.config_.max_l_max - 1):]
+            if self.config_.max_l_max > 1 else np.zeros((0, len(channels))),
             weeks=int(weeks),
             discount_rate=discount_rate,
             step_days=self.scales_.step_days,

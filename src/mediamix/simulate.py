@@ -147,6 +147,8 @@ class ChannelSpec:
         Typical weekly spend, in currency units.
     off_share : float, default=0.2
         Share of weeks without spend.
+    l_max : int, optional
+        This channel's adstock window; default: the data set's ``l_max``.
     """
 
     name: str
@@ -157,6 +159,7 @@ class ChannelSpec:
     beta: float = 1.0
     spend_scale: float = 1000.0
     off_share: float = 0.2
+    l_max: int | None = None
 
 
 def _transform_params(cls: Any, given: dict[str, float], kind: str, channel: str) -> dict[str, np.ndarray]:
@@ -220,8 +223,8 @@ def simulate(
     SimulatedDataset
         ``data`` (``date``, ``y``, one column per channel), ``truth`` (per channel:
         transform names and parameters, beta, spend, contribution, roas),
-        ``contributions`` and a matching ``config`` (using the first channel's
-        transforms; the model applies one adstock and one saturation to all channels).
+        ``contributions`` and a matching ``config`` (the first channel's
+        transforms model-wide, ``[model.channels.NAME]`` for channels that differ).
     """
     if not channels:
         raise ConfigError("Give at least one channel to simulate.")
@@ -242,7 +245,7 @@ def simulate(
         if not raw.any():
             raw[0] = 1.0
         x = (raw / raw.max())[:, None]
-        adstock = _registered(ADSTOCKS, spec.adstock, "adstock")(l_max=l_max, normalize=normalize)
+        adstock = _registered(ADSTOCKS, spec.adstock, "adstock")(l_max=spec.l_max or l_max, normalize=normalize)
         saturation = _registered(SATURATIONS, spec.saturation, "saturation")()
         a_params = _transform_params(type(adstock), spec.adstock_params, "adstock", spec.name)
         s_params = _transform_params(type(saturation), spec.saturation_params, "saturation", spec.name)
@@ -258,6 +261,7 @@ def simulate(
         truth["channels"][spec.name] = {
             "adstock": spec.adstock,
             "saturation": spec.saturation,
+            "l_max": spec.l_max or l_max,
             **{k: float(v[0]) for k, v in {**a_params, **s_params}.items()},
             "beta": kpi_scale * spec.beta,
             "spend": float(spend.sum()),
@@ -272,10 +276,11 @@ def simulate(
             "adstock": channels[0].adstock,
             "saturation": channels[0].saturation,
             "saturation_first": saturation_first,
-            "l_max": l_max,
+            "l_max": channels[0].l_max or l_max,
             "normalize_adstock": normalize,
             "yearly_seasonality": 1 if seasonality else 0,
             "trend": "linear" if trend else "none",
+            **_channel_overrides(channels, l_max),
         },
         "fit": {"chains": 4, "draws": 2000, "tune": 1000, "seed": 42},
     }
@@ -287,9 +292,23 @@ def simulate(
     )
 
 
+def _channel_overrides(channels: list[ChannelSpec], l_max: int) -> dict[str, Any]:
+    """``{"channels": {name: {...}}}`` for the channels whose transforms differ from the first's."""
+    first = channels[0]
+    overrides = {}
+    for spec in channels[1:]:
+        own = {k: v for k, v, default in (("adstock", spec.adstock, first.adstock),
+                                           ("saturation", spec.saturation, first.saturation),
+                                           ("l_max", spec.l_max or l_max, first.l_max or l_max)) if v != default}
+        if own:
+            overrides[spec.name] = own
+    return {"channels": overrides} if overrides else {}
+
+
 _SIMULATE_KEYS = ("n_weeks", "start", "l_max", "normalize", "saturation_first", "intercept", "trend",
                   "seasonality", "noise_sd", "kpi_scale", "seed")
-_CHANNEL_KEYS = ("adstock", "saturation", "adstock_params", "saturation_params", "beta", "spend_scale", "off_share")
+_CHANNEL_KEYS = ("adstock", "saturation", "adstock_params", "saturation_params", "beta", "spend_scale", "off_share",
+                 "l_max")
 
 
 def simulate_from_spec(spec: dict[str, Any], seed: int | None = None) -> SimulatedDataset:

@@ -32,7 +32,7 @@ def constructed_media(normalize: bool, n_samples: int = 6, seed: int = 0) -> Med
     """Three channels with known parameters, unequal scales and a target scale != 1."""
     rng = np.random.default_rng(seed)
     shape = (n_samples, 3)
-    return MediaResponse(
+    return MediaResponse.from_arrays(
         adstock=GeometricAdstock(l_max=4, normalize=normalize),
         saturation=LogisticSaturation(),
         beta=rng.uniform(0.5, 2.0, shape),
@@ -79,8 +79,8 @@ def test_contribution_of_a_constructed_response_matches_a_hand_loop(normalize: b
     for s in (0, 5):
         for c in range(3):
             expected = hand_contribution(
-                spend[:, c], media.beta[s, c], media.adstock_params["alpha"][s, c],
-                media.saturation_params["lam"][s, c],
+                spend[:, c], media.beta[s, c], media.groups[0].adstock_params["alpha"][s, c],
+                media.groups[0].saturation_params["lam"][s, c],
                 l_max=4, normalize=normalize, scale=media.channel_scales[c], target_scale=media.target_scale,
             )
             np.testing.assert_allclose(got[s, :, c], expected, rtol=1e-12)
@@ -146,7 +146,7 @@ def test_steady_state_gain_is_one_for_normalized_adstock() -> None:
 
 def test_steady_state_gain_is_the_sum_of_weights_otherwise() -> None:
     media = constructed_media(normalize=False)
-    alpha = media.adstock_params["alpha"]
+    alpha = media.groups[0].adstock_params["alpha"]
     expected = (1 - alpha**4) / (1 - alpha)  # geometric series over l_max = 4 lags
     np.testing.assert_allclose(media.steady_state_gain(), expected, rtol=1e-12)
     assert media.steady_state_gain().shape == (media.n_samples, 3)
@@ -203,8 +203,8 @@ def test_media_response_of_thinned_draws_picks_the_same_draws(prior_fit) -> None
     assert thin.n_samples == 40 and full.n_samples == 200
     keep = [int(round(i)) for i in np.linspace(0, 199, 40)]
     np.testing.assert_array_equal(thin.beta, full.beta[keep])
-    np.testing.assert_array_equal(thin.adstock_params["alpha"], full.adstock_params["alpha"][keep])
-    np.testing.assert_array_equal(thin.saturation_params["lam"], full.saturation_params["lam"][keep])
+    np.testing.assert_array_equal(thin.groups[0].adstock_params["alpha"], full.groups[0].adstock_params["alpha"][keep])
+    np.testing.assert_array_equal(thin.groups[0].saturation_params["lam"], full.groups[0].saturation_params["lam"][keep])
 
 
 def test_sample_major_orders_samples_chain_first(indexed_posterior: xr.Dataset) -> None:

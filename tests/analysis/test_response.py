@@ -30,10 +30,16 @@ def test_response_curves_start_at_zero_and_increase(prior_fit) -> None:
     np.testing.assert_allclose(spend.isel(point=0), 0.0)
 
 
+def with_adstock(media, adstock):
+    """``media`` (one transform group) with another adstock."""
+    (group,) = media.groups
+    return dataclasses.replace(media, groups=(dataclasses.replace(group, adstock=adstock),))
+
+
 @pytest.mark.parametrize("normalize", [True, False])
 def test_response_curve_is_the_last_week_of_a_long_constant_spend(prior_fit, normalize: bool) -> None:
     media = prior_fit.media_response()
-    media = dataclasses.replace(media, adstock=GeometricAdstock(l_max=8, normalize=normalize))
+    media = with_adstock(media, GeometricAdstock(l_max=8, normalize=normalize))
     curves = response.response_curves(media, prior_fit.design_, prior_fit.posterior, points=11)
     for point in (1, 5, 10):
         weekly = curves["spend"].isel(point=point).to_numpy()  # (channel,)
@@ -93,7 +99,7 @@ def test_adstock_curves_are_normalized_geometric_weights(prior_fit) -> None:
 
 
 def test_adstock_curves_without_normalization_are_powers_of_alpha(prior_fit) -> None:
-    media = dataclasses.replace(prior_fit.media_response(), adstock=GeometricAdstock(l_max=5, normalize=False))
+    media = with_adstock(prior_fit.media_response(), GeometricAdstock(l_max=5, normalize=False))
     curves = response.adstock_curves(media, prior_fit.posterior)
     alpha = prior_fit.posterior["alpha"].sel(channel="x2").isel(chain=1, draw=3).item()
     np.testing.assert_allclose(curves.sel(channel="x2").isel(chain=1, draw=3), alpha ** np.arange(5), rtol=1e-12)

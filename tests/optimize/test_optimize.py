@@ -36,7 +36,7 @@ def make_media(beta, alpha, lam, *, scales=None, target_scale: float = 1.0, norm
     """A MediaResponse from (sample, channel) arrays (or per-channel values broadcast to every draw)."""
     beta = np.asarray(beta, dtype=float)
     n, c = beta.shape
-    return MediaResponse(
+    return MediaResponse.from_arrays(
         adstock=GeometricAdstock(l_max=L_MAX, normalize=normalize),
         saturation=LogisticSaturation(),
         beta=beta,
@@ -53,10 +53,10 @@ def reference_kpi(media: MediaResponse, plans: np.ndarray, history: np.ndarray,
     """KPI per (plan, draw) with explicit lags: ``plans`` is (plan, week, channel), returns (plan, sample)."""
     plans = np.asarray(plans, dtype=float)
     n_plan, weeks, n_ch = plans.shape
-    alpha = media.adstock_params["alpha"]  # (sample, channel)
-    lam = media.saturation_params["lam"]
+    alpha = media.groups[0].adstock_params["alpha"]  # (sample, channel)
+    lam = media.groups[0].saturation_params["lam"]
     w = np.stack([alpha**lag for lag in range(L_MAX)], axis=1)  # (sample, lag, channel)
-    if media.adstock.normalize:
+    if media.groups[0].adstock.normalize:
         w = w / w.sum(axis=1, keepdims=True)
     n_hist = len(history)
     spend = np.concatenate(

@@ -15,9 +15,8 @@ import numpy as np
 import xarray as xr
 
 from mediamix.config.schema import MMMConfig
-from mediamix.transforms import ADSTOCKS, SATURATIONS
 
-__all__ = ["MediaResponse", "sample_major", "thin_draws"]
+__all__ = ["MediaGroup", "MediaResponse", "sample_major", "thin_draws"]
 
 
 def sample_major(params: xr.Dataset, name: str, *core: str) -> np.ndarray:
@@ -27,49 +26,138 @@ def sample_major(params: xr.Dataset, name: str, *core: str) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class MediaResponse:
-    """Spend -> contribution for every draw, in the user's units.
+class MediaGroup:
+    """Channels that share one adstock and one saturation, with their parameters per draw.
 
     Attributes
     ----------
     adstock, saturation : transform objects
-    beta : ndarray, dims (sample, channel)
-        On the scaled target.
-    adstock_params, saturation_params : dict of str to ndarray (sample, channel)
-    channel_scales : ndarray, dims (channel,)
-        Max-abs scale of each channel's spend.
-    target_scale : float
-    channels : tuple of str
+    index : ndarray of int, dims (group_channel,)
+        Positions of the group's channels among all channels.
+    adstock_params, saturation_params : dict of str to ndarray (sample, group_channel)
     """
 
     adstock: Any
     saturation: Any
-    beta: np.ndarray
+    index: np.ndarray
     adstock_params: dict[str, np.ndarray]
     saturation_params: dict[str, np.ndarray]
+
+    def adstocked(self, x: np.ndarray) -> np.ndarray:
+        """Adstock of scaled spend ``x`` (..., date, group_channel)."""
+        return self.adstock.apply_np(x, **self.adstock_params)
+
+    def saturated(self, x: np.ndarray) -> np.ndarray:
+        """Saturation of ``x`` (..., date, group_channel)."""
+        return self.saturation.apply_np(x, **self.saturation_params)
+
+    def effect(self, x: np.ndarray, saturation_first: bool) -> np.ndarray:
+        """``saturation(adstock(x))`` or ``adstock(saturation(x))``, dims (sample, date, group_channel)."""
+        return self.adstocked(self.saturated(x)) if saturation_first else self.saturated(self.adstocked(x))
+
+    def effect_and_gradient(
+        self, x: np.ndarray, upstream: np.ndarray, saturation_first: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The effect and ``Σ upstream · d effect / d x``, both dims (sample, date, group_channel).
+
+        Adstock is linear, so its transpose is the same adstock run backwards in time.
+        """
+        def transpose(values: np.ndarray) -> np.ndarray:
+            return self.adstocked(values[:, ::-1, :])[:, ::-1, :]
+
+        if saturation_first:
+            effect = self.adstocked(self.saturated(x))
+            slope = self.saturation.derivative_np(x, **self.saturation_params)
+            return effect, transpose(np.broadcast_to(upstream, effect.shape)) * slope
+        adstocked = self.adstocked(x)
+        effect = self.saturated(adstocked)
+        return effect, transpose(self.saturation.derivative_np(adstocked, **self.saturation_params) * upstream)
+
+    def steady_state_gain(self) -> np.ndarray:
+        """Adstocked level of one unit held every period, dims (sample, group_channel)."""
+        return self.adstocked(np.ones((self.adstock.l_max, len(self.index))))[:, -1, :]
+
+    def lag_weights(self) -> np.ndarray:
+        """Share of a one-period pulse acting at each lag, dims (sample, lag, group_channel)."""
+        pulse = np.zeros((self.adstock.l_max, len(self.index)))
+        pulse[0] = 1.0
+        return self.adstocked(pulse)
+
+
+@dataclass(frozen=True)
+class MediaResponse:
+    """Spend -> contribution for every draw, in the user's units.
+
+    Channels may use different transforms (``[model.channels.NAME]``): each
+    :class:`MediaGroup` maps its own columns, and the results are put back in
+    channel order.
+
+    Attributes
+    ----------
+    groups : tuple of MediaGroup
+        Together they cover every channel once.
+    beta : ndarray, dims (sample, channel)
+        On the scaled target.
+    channel_scales : ndarray, dims (channel,)
+        Max-abs scale of each channel's spend.
+    target_scale : float
+    channels : tuple of str
+    saturation_first : bool
+    """
+
+    groups: tuple[MediaGroup, ...]
+    beta: np.ndarray
     channel_scales: np.ndarray
     target_scale: float
     channels: tuple[str, ...]
     saturation_first: bool = False
 
     @classmethod
+    def from_arrays(
+        cls,
+        adstock: Any,
+        saturation: Any,
+        beta: np.ndarray,
+        adstock_params: dict[str, np.ndarray],
+        saturation_params: dict[str, np.ndarray],
+        channel_scales: np.ndarray,
+        target_scale: float,
+        channels: tuple[str, ...],
+        saturation_first: bool = False,
+    ) -> MediaResponse:
+        """One adstock and one saturation for every channel, parameters dims (sample, channel)."""
+        group = MediaGroup(adstock, saturation, np.arange(len(channels)), adstock_params, saturation_params)
+        return cls((group,), beta, np.asarray(channel_scales, dtype=float), float(target_scale), tuple(channels),
+                   saturation_first)
+
+    @classmethod
     def from_posterior(
         cls, params: xr.Dataset, config: MMMConfig, channel_scales: np.ndarray, target_scale: float
     ) -> MediaResponse:
         """Collect the media parameters of a ``posterior`` (or ``prior``) group."""
-        m = config.model
-        adstock = ADSTOCKS[m.adstock](l_max=m.l_max, normalize=m.normalize_adstock)
-        saturation = SATURATIONS[m.saturation]()
+        channels = list(config.data.channels)
+        groups = []
+        for spec in config.transform_groups():
+            adstock, saturation = spec.transforms(config.model.normalize_adstock)
+
+            def values(name: str, members: tuple[str, ...] = spec.channels) -> np.ndarray:
+                dim = config.prior_dim(name) or "channel"
+                return sample_major(params.sel({dim: list(members)}), name, dim)
+
+            groups.append(MediaGroup(
+                adstock=adstock,
+                saturation=saturation,
+                index=np.array([channels.index(c) for c in spec.channels]),
+                adstock_params={k: values(k) for k in adstock.default_priors},
+                saturation_params={k: values(k) for k in saturation.default_priors},
+            ))
         return cls(
-            adstock=adstock,
-            saturation=saturation,
+            groups=tuple(groups),
             beta=sample_major(params, "beta", "channel"),
-            adstock_params={k: sample_major(params, k, "channel") for k in adstock.default_priors},
-            saturation_params={k: sample_major(params, k, "channel") for k in saturation.default_priors},
             channel_scales=np.asarray(channel_scales, dtype=float),
             target_scale=float(target_scale),
-            channels=tuple(config.data.channels),
-            saturation_first=m.saturation_first,
+            channels=tuple(channels),
+            saturation_first=config.model.saturation_first,
         )
 
     @property
@@ -77,16 +165,31 @@ class MediaResponse:
         """Number of posterior draws (chains × draws)."""
         return self.beta.shape[0]
 
+    @property
+    def l_max(self) -> int:
+        """The longest adstock window of any channel."""
+        return max(g.adstock.l_max for g in self.groups)
+
+    def _scaled(self, spend: np.ndarray) -> np.ndarray:
+        return np.asarray(spend, dtype=float) / self.channel_scales
+
+    def _by_group(self, shape: tuple[int, ...], part: Any) -> np.ndarray:
+        """Run ``part(group)`` -> (..., group_channel) for every group into one (..., channel) array."""
+        out = np.empty((*shape, len(self.channels)))
+        for group in self.groups:
+            out[..., group.index] = part(group)
+        return out
+
     def adstocked(self, spend: np.ndarray) -> np.ndarray:
         """Adstock of scaled spend, dims (sample, date, channel); ``spend`` is (date, channel) in user units."""
-        return self.adstock.apply_np(np.asarray(spend, dtype=float) / self.channel_scales, **self.adstock_params)
+        x = self._scaled(spend)
+        return self._by_group((self.n_samples, x.shape[-2]), lambda g: g.adstocked(x[..., g.index]))
 
     def effect(self, spend: np.ndarray) -> np.ndarray:
         """``saturation(adstock(x))`` (or ``adstock(saturation(x))``) of scaled spend, dims (sample, date, channel)."""
-        if self.saturation_first:
-            x = np.asarray(spend, dtype=float) / self.channel_scales
-            return self.adstock.apply_np(self.saturation.apply_np(x, **self.saturation_params), **self.adstock_params)
-        return self.saturation.apply_np(self.adstocked(spend), **self.saturation_params)
+        x = self._scaled(spend)
+        return self._by_group((self.n_samples, x.shape[-2]),
+                              lambda g: g.effect(x[..., g.index], self.saturation_first))
 
     def contribution(self, spend: np.ndarray) -> np.ndarray:
         """Contribution of each channel per date and draw, in target units.
@@ -121,23 +224,15 @@ class MediaResponse:
         gradient : ndarray, dims (sample, date, channel)
             d total / d spend[date, channel].
         """
-        w = np.ones(spend.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+        x = self._scaled(spend)
+        w = np.ones(x.shape[0]) if weights is None else np.asarray(weights, dtype=float)
         scale = self.beta[:, None, :] * self.target_scale * w[None, :, None]
-
-        def adstock_transpose(upstream: np.ndarray) -> np.ndarray:
-            return self.adstock.apply_np(upstream[:, ::-1, :], **self.adstock_params)[:, ::-1, :]
-
-        if self.saturation_first:
-            x = np.asarray(spend, dtype=float) / self.channel_scales
-            saturated = self.saturation.apply_np(x, **self.saturation_params)
-            effect = self.adstock.apply_np(saturated, **self.adstock_params)
-            slope = self.saturation.derivative_np(x, **self.saturation_params)
-            gradient = adstock_transpose(np.broadcast_to(scale, effect.shape)) * slope
-        else:
-            adstocked = self.adstocked(spend)
-            effect = self.saturation.apply_np(adstocked, **self.saturation_params)
-            gradient = adstock_transpose(self.saturation.derivative_np(adstocked, **self.saturation_params) * scale)
-        total = (effect * scale).sum(axis=(1, 2))
+        total = np.zeros(self.n_samples)
+        gradient = np.empty((self.n_samples, *x.shape))
+        for g in self.groups:
+            upstream = scale[..., g.index]
+            effect, gradient[..., g.index] = g.effect_and_gradient(x[:, g.index], upstream, self.saturation_first)
+            total += (effect * upstream).sum(axis=(1, 2))
         return total, gradient / self.channel_scales
 
     def steady_state(self, weekly: np.ndarray) -> np.ndarray:
@@ -149,19 +244,33 @@ class MediaResponse:
             Spend per period in user units.
         """
         level = weekly / self.channel_scales[:, None]  # (channel, point)
-        gain = self.steady_state_gain()[:, :, None]  # (sample, channel, 1)
+        out = np.empty((self.n_samples, *level.shape))
+        for g in self.groups:
+            gain = g.steady_state_gain()[:, :, None]  # (sample, group_channel, 1)
 
-        def saturate(x: np.ndarray) -> np.ndarray:  # x (..., channel, point): points act as dates
-            return np.swapaxes(self.saturation.apply_np(np.swapaxes(x, -1, -2), **self.saturation_params), -1, -2)
+            def saturate(x: np.ndarray, g: MediaGroup = g) -> np.ndarray:  # (..., channel, point): points act as dates
+                return np.swapaxes(g.saturated(np.swapaxes(x, -1, -2)), -1, -2)
 
-        if self.saturation_first:
-            return saturate(np.broadcast_to(level, (self.n_samples, *level.shape))) * gain
-        return saturate(level[None, :, :] * gain)
+            lv = level[g.index]
+            if self.saturation_first:
+                out[:, g.index] = saturate(np.broadcast_to(lv, (self.n_samples, *lv.shape))) * gain
+            else:
+                out[:, g.index] = saturate(lv[None, :, :] * gain)
+        return out
 
     def steady_state_gain(self) -> np.ndarray:
         """Adstocked level of one unit of scaled spend held every period, dims (sample, channel)."""
-        ones = np.ones((self.adstock.l_max, len(self.channels)))
-        return self.adstock.apply_np(ones, **self.adstock_params)[:, -1, :]
+        return self._by_group((self.n_samples,), lambda g: g.steady_state_gain())
+
+    def lag_weights(self) -> np.ndarray:
+        """Share of a one-period pulse acting at each lag, dims (sample, lag, channel), lag < :attr:`l_max`.
+
+        Lags beyond a channel's own window are zero.
+        """
+        out = np.zeros((self.n_samples, self.l_max, len(self.channels)))
+        for g in self.groups:
+            out[:, : g.adstock.l_max, g.index] = g.lag_weights()
+        return out
 
 
 def thin_draws(params: xr.Dataset, max_draws: int | None) -> xr.Dataset:

@@ -92,12 +92,9 @@ def adstock_curves(media: MediaResponse, like: xr.Dataset) -> xr.DataArray:
     -------
     xarray.DataArray, dims (chain, draw, lag, channel)
     """
-    l_max = media.adstock.l_max
-    pulse = np.zeros((l_max, len(media.channels)))
-    pulse[0] = 1.0
-    weights = media.adstock.apply_np(pulse, **media.adstock_params)
+    weights = media.lag_weights()
     return to_chain_draw(weights, like, ("lag", "channel"),
-                         {"lag": np.arange(l_max), "channel": list(media.channels)}).rename("adstock")
+                         {"lag": np.arange(media.l_max), "channel": list(media.channels)}).rename("adstock")
 
 
 def waterfall(decomposition: xr.Dataset, prob: float = 0.94) -> xr.Dataset:

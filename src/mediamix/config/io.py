@@ -56,7 +56,7 @@ def load_config(path: str | os.PathLike[str]) -> MMMConfig:
 def config_to_dict(config: MMMConfig) -> dict[str, Any]:
     """The resolved config as plain nested dicts, TOML-ready.
 
-    TOML has no null: a ``None`` fit value (``seed``) is left out. A fitted
+    TOML has no null: a ``None`` fit value (``seed``) or per-channel override is left out. A fitted
     model's ``config_`` always holds the seed it actually used.
     """
     out: dict[str, Any] = {
@@ -68,6 +68,10 @@ def config_to_dict(config: MMMConfig) -> dict[str, Any]:
     }
     for key in ("channels", "controls"):
         out["data"][key] = list(out["data"][key])
+    overrides = {name: {k: v for k, v in table.items() if v is not None}
+                 for name, table in out["model"].pop("channels").items()}
+    if overrides:  # [model.channels.NAME]
+        out["model"]["channels"] = overrides
     events = out["model"].pop("events")
     if events:  # an array of tables: [[model.events]]
         out["model"]["events"] = [{**e, "dates": list(e["dates"]), "window": list(e["window"])} for e in events]

@@ -9,6 +9,7 @@ out (``config.toml`` in an output folder) records exactly what was fitted.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -21,7 +22,7 @@ from mediamix.transforms import ADSTOCKS, SATURATIONS
 __all__ = [
     "describe_validation_error",
     "DataConfig", "EventConfig", "ModelConfig", "FitConfig", "MMMConfig", "RESERVED_NAMES", "SamplerName",
-    "ReviewConfig", "DEFAULT_ROAS_RANGE"]
+    "ReviewConfig", "DEFAULT_ROAS_RANGE", "ChannelModelConfig", "TransformGroup"]
 
 #: Names that label baseline components in results; a channel or control may not use them.
 RESERVED_NAMES = frozenset({"intercept", "trend", "seasonality", "date", "mu", "media", "baseline"})
@@ -80,6 +81,47 @@ class EventConfig(_Section):
         return value
 
 
+class ChannelModelConfig(_Section):
+    """``[model.channels.NAME]``: one channel's own transforms; what it leaves out follows ``[model]``."""
+
+    adstock: str | None = Field(None, description="This channel's carryover (a name from ADSTOCKS).")
+    saturation: str | None = Field(None, description="This channel's diminishing returns (a name from SATURATIONS).")
+    l_max: int | None = Field(None, ge=1, le=104, description="This channel's adstock window in periods.")
+
+    @field_validator("adstock")
+    @classmethod
+    def _known_adstock(cls, value: str | None) -> str | None:
+        return None if value is None else _registered(value, ADSTOCKS, "adstock")
+
+    @field_validator("saturation")
+    @classmethod
+    def _known_saturation(cls, value: str | None) -> str | None:
+        return None if value is None else _registered(value, SATURATIONS, "saturation")
+
+
+@dataclass(frozen=True)
+class TransformGroup:
+    """Channels that share one adstock (and window) and one saturation.
+
+    The model applies each group's transforms to its columns at once; with no
+    per-channel overrides there is a single group holding every channel.
+    """
+
+    adstock: str
+    l_max: int
+    saturation: str
+    channels: tuple[str, ...]
+
+    def transforms(self, normalize: bool) -> tuple[Any, Any]:
+        """The group's adstock and saturation objects."""
+        return ADSTOCKS[self.adstock](l_max=self.l_max, normalize=normalize), SATURATIONS[self.saturation]()
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Names of the group's transform parameters, adstock's first."""
+        return (*ADSTOCKS[self.adstock].default_priors, *SATURATIONS[self.saturation].default_priors)
+
+
 class ModelConfig(_Section):
     """``[model]``: the model's structure."""
 
@@ -99,6 +141,9 @@ class ModelConfig(_Section):
         "normal", description="Noise distribution; student_t adds degrees of freedom 'nu' for outlier-robust fits."
     )
     events: tuple[EventConfig, ...] = Field((), description="Holidays/events, each a 0/1 control.")
+    channels: dict[str, ChannelModelConfig] = Field(
+        default_factory=dict, description="Per-channel transforms: [model.channels.NAME] adstock/saturation/l_max."
+    )
 
     @field_validator("adstock")
     @classmethod
@@ -193,6 +238,49 @@ class MMMConfig(_Section):
             taken[event.name] = "another event"
         return self
 
+    @model_validator(mode="after")
+    def _channel_overrides_known(self) -> MMMConfig:
+        channels = self.data.channels
+        for name in self.model.channels:
+            if name not in channels:
+                raise ConfigError(
+                    f"model.channels.{name}: '{name}' is not a channel.{did_you_mean(name, channels)}"
+                    f" Channels (data.channels): {', '.join(channels)}."
+                )
+        return self
+
+    def transform_groups(self) -> tuple[TransformGroup, ...]:
+        """Channels grouped by their (adstock, l_max, saturation), in order of first channel."""
+        m = self.model
+        members: dict[tuple[str, int, str], list[str]] = {}
+        for channel in self.data.channels:
+            own = m.channels.get(channel, ChannelModelConfig())
+            key = (own.adstock or m.adstock, own.l_max or m.l_max, own.saturation or m.saturation)
+            members.setdefault(key, []).append(channel)
+        return tuple(TransformGroup(a, lag, sat, tuple(chs)) for (a, lag, sat), chs in members.items())
+
+    @property
+    def max_l_max(self) -> int:
+        """The longest adstock window of any channel (how much history carries over)."""
+        return max(group.l_max for group in self.transform_groups())
+
+    def parameter_channels(self, name: str) -> tuple[str, ...]:
+        """The channels whose transforms have parameter ``name`` (empty for other names)."""
+        return tuple(c for g in self.transform_groups() if name in g.parameters for c in g.channels)
+
+    def prior_dim(self, name: str) -> str | None:
+        """The dimension of parameter ``name`` in the model and the posterior.
+
+        Baseline parameters follow :data:`~mediamix.priors.PRIOR_DIMS`. A transform
+        parameter lives on ``channel`` when every channel has it, and on
+        ``<name>_channel`` (the channels that have it) when per-channel transforms
+        give it to only some.
+        """
+        if name in PRIOR_DIMS:
+            return PRIOR_DIMS[name]
+        users = self.parameter_channels(name)
+        return "channel" if not users or users == self.data.channels else f"{name}_channel"
+
     @field_validator("priors", mode="before")
     @classmethod
     def _parse_priors(cls, value: Any) -> dict[str, Prior]:
@@ -224,8 +312,9 @@ class MMMConfig(_Section):
     def prior_defaults(self) -> dict[str, Prior]:
         """The default prior of every parameter this model has."""
         out = dict(DEFAULT_PRIORS)
-        out.update(ADSTOCKS[self.model.adstock].default_priors)
-        out.update(SATURATIONS[self.model.saturation].default_priors)
+        for group in self.transform_groups():
+            out.update(ADSTOCKS[group.adstock].default_priors)
+            out.update(SATURATIONS[group.saturation].default_priors)
         if not self.control_names:
             out.pop("gamma_control")
         if self.model.yearly_seasonality == 0:
@@ -244,9 +333,11 @@ class MMMConfig(_Section):
 
     def prior_labels(self, name: str) -> list[str] | None:
         """The names along parameter ``name``'s dimension (channels, controls), if any."""
-        dim = PRIOR_DIMS.get(name, "channel")
+        dim = self.prior_dim(name)
         if dim == "channel":
             return list(self.data.channels)
+        if dim is not None and dim.endswith("_channel"):
+            return list(self.parameter_channels(name))
         if dim == "control":
             return list(self.control_names)
         return None
@@ -267,14 +358,17 @@ class MMMConfig(_Section):
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The valid keys of the section that ``loc`` points into."""
     current: Any = model
+    keyed = False  # the previous part was a table of named tables (model.channels.NAME)
     for part in loc[:-1]:
-        if isinstance(part, int):  # an item of an array of tables, e.g. model.events.0
+        if isinstance(part, int) or keyed:  # an item of an array of tables, or a table's name
+            keyed = False
             continue
         fields = getattr(current, "model_fields", None)
         if not fields or part not in fields:
             return []
         current = fields[part].annotation
-        # tuple[EventConfig, ...]: the item type's keys
+        keyed = getattr(current, "__origin__", None) is dict
+        # tuple[EventConfig, ...] or dict[str, ChannelModelConfig]: the item type's keys
         current = next((a for a in getattr(current, "__args__", ()) if hasattr(a, "model_fields")), current)
     return list(getattr(current, "model_fields", {}))
 

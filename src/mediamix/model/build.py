@@ -14,27 +14,16 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from mediamix.config.schema import MMMConfig
+from mediamix.config.schema import MMMConfig, TransformGroup
 from mediamix.errors import ConfigError
 from mediamix.model.design import Design
-from mediamix.priors import PRIOR_DIMS, Prior
-from mediamix.transforms import ADSTOCKS, SATURATIONS, fourier_labels
+from mediamix.priors import Prior
+from mediamix.transforms import fourier_labels
 
-__all__ = ["build_model", "adstock_of", "saturation_of", "TARGET_VAR"]
+__all__ = ["build_model", "TARGET_VAR"]
 
 #: Name of the observed variable in the model and in InferenceData groups.
 TARGET_VAR = "y"
-
-
-def adstock_of(config: MMMConfig) -> Any:
-    """The adstock transform object the config asks for."""
-    m = config.model
-    return ADSTOCKS[m.adstock](l_max=m.l_max, normalize=m.normalize_adstock)
-
-
-def saturation_of(config: MMMConfig) -> Any:
-    """The saturation transform object the config asks for."""
-    return SATURATIONS[config.model.saturation]()
 
 
 def _random_variable(name: str, prior: Prior, dims: str | None, labels: list[str] | None) -> Any:
@@ -65,31 +54,33 @@ def build_model(config: MMMConfig, design: Design) -> pm.Model:
     pymc.Model
         Coordinates ``date``, ``channel`` and, where present, ``control``,
         ``fourier_mode``, ``fourier_mode_weekly``, ``fourier_mode_monthly`` and
-        ``changepoint``. Free variables are named as the priors.
+        ``changepoint``; with per-channel transforms, ``<param>_channel`` for a
+        transform parameter that only some channels have. Free variables are
+        named as the priors.
     """
     priors = config.priors
     coords = _coords(design)
 
+    groups = config.transform_groups()
+    for group in groups:  # per-channel transforms: each parameter on the channels that have it
+        for name in group.parameters:
+            dim = config.prior_dim(name)
+            if dim not in coords:
+                coords[dim] = list(config.parameter_channels(name))
+
     def rv(name: str) -> Any:
-        dim = PRIOR_DIMS.get(name, "channel")
+        dim = config.prior_dim(name)
         labels = coords.get(dim) if dim else None
         return _random_variable(name, priors[name], dim, labels)
 
-    adstock, saturation = adstock_of(config), saturation_of(config)
     with pm.Model(coords=coords) as model:
         intercept = rv("intercept")
         beta = rv("beta")
-        transform_params = {
-            name: rv(name) for name in (*adstock.default_priors, *saturation.default_priors)
-        }
+        params = {name: rv(name) for group in groups for name in group.parameters if name not in model.named_vars}
         x = pt.as_tensor_variable(np.asarray(design.channels, dtype="float64"))
-        adstock_params = {k: transform_params[k] for k in adstock.default_priors}
-        saturation_params = {k: transform_params[k] for k in saturation.default_priors}
-        if config.model.saturation_first:
-            effect = adstock.apply_pt(saturation.apply_pt(x, **saturation_params), **adstock_params)
-        else:
-            effect = saturation.apply_pt(adstock.apply_pt(x, **adstock_params), **saturation_params)
-        mu = intercept + pt.dot(effect, beta)
+        mu = intercept
+        for group in groups:
+            mu = mu + _group_media(config, group, x, beta, params, coords)
         if design.control_names:
             mu = mu + pt.dot(design.controls, rv("gamma_control"))
         if design.fourier_names:
@@ -106,6 +97,30 @@ def build_model(config: MMMConfig, design: Design) -> pm.Model:
         else:
             pm.Normal(TARGET_VAR, mu=mu, sigma=sigma, observed=design.target, dims="date")
     return model
+
+
+def _group_media(
+    config: MMMConfig, group: TransformGroup, x: Any, beta: Any, params: dict[str, Any], coords: dict[str, Any]
+) -> Any:
+    """``Σ_c β_c · sat(adstock(x_c))`` over one transform group's channels, dims (date,)."""
+    channels = list(config.data.channels)
+    whole = list(group.channels) == channels
+
+    def pick(values: Any, labels: list[str]) -> Any:  # the group's entries of a channel-indexed vector
+        if labels == list(group.channels):
+            return values
+        return values[np.array([labels.index(c) for c in group.channels])]
+
+    x_g = x if whole else x[:, np.array([channels.index(c) for c in group.channels])]
+    adstock, saturation = group.transforms(config.model.normalize_adstock)
+    p = {name: pick(params[name], coords[config.prior_dim(name)]) for name in group.parameters}
+    adstock_params = {k: p[k] for k in adstock.default_priors}
+    saturation_params = {k: p[k] for k in saturation.default_priors}
+    if config.model.saturation_first:
+        effect = adstock.apply_pt(saturation.apply_pt(x_g, **saturation_params), **adstock_params)
+    else:
+        effect = saturation.apply_pt(adstock.apply_pt(x_g, **adstock_params), **saturation_params)
+    return pt.dot(effect, pick(beta, channels))
 
 
 def _coords(design: Design) -> dict[str, Any]:

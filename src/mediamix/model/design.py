@@ -144,13 +144,14 @@ def make_design(
         Training scales (:meth:`Scales.from_frame` on the training table).
     history : DataFrame, optional
         Earlier weeks whose spend carries over into ``frame`` (the last
-        ``l_max - 1`` rows are used). Only channel columns are read.
+        ``l_max - 1`` rows of the longest window are used). Only channel columns are read.
     """
     d, m = config.data, config.model
     n_history = 0
     channel_frame = frame[list(d.channels)]
-    if history is not None and m.l_max > 1 and len(history):
-        tail = history[list(d.channels)].iloc[-(m.l_max - 1):]
+    l_max = config.max_l_max
+    if history is not None and l_max > 1 and len(history):
+        tail = history[list(d.channels)].iloc[-(l_max - 1):]
         n_history = len(tail)
         channel_frame = pd.concat([tail, channel_frame], ignore_index=True)
         dates = pd.DatetimeIndex(history[d.date].iloc[-n_history:]).append(pd.DatetimeIndex(frame[d.date]))

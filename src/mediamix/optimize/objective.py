@@ -45,7 +45,7 @@ class PlanEvaluator:
     @property
     def tail(self) -> int:
         """Periods after the horizon in which its spend still acts."""
-        return self.media.adstock.l_max - 1
+        return self.media.l_max - 1
 
     @property
     def date_weights(self) -> np.ndarray:

@@ -203,7 +203,7 @@ def parameter_draws(
     ----------
     posterior : xarray.Dataset
         Dims (chain, draw, ...) with at most one more dim per variable (``channel``,
-        ``control`` or ``fourier_mode``).
+        ``control``, ``fourier_mode``, ``<param>_channel``...).
     priors : mapping of str to Prior
         By parameter name; variables without a prior are skipped.
     max_draws : int, default=2000
@@ -220,8 +220,8 @@ def parameter_draws(
         keep = np.unique(np.linspace(0, len(values) - 1, min(max_draws, len(values))).round().astype(int))
         extra = [d for d in da.dims if d not in ("chain", "draw")]
         labels = [str(v) for v in da[extra[0]].values] if extra else [""]
-        per_name = extra and extra[0] in ("channel", "control")
-        dist = priors[str(name)].to_scipy(labels if per_name else None)
+        prior_of = priors[str(name)]
+        dist = prior_of.to_scipy(labels if prior_of.labels() else None)
         prior = np.broadcast_to(dist.rvs(size=(len(keep), len(labels)), random_state=rng), (len(keep), len(labels)))
         for i, label in enumerate(labels):
             out.append(ParameterDraws(str(name), label, np.asarray(prior[:, i]), values[keep, i]))

@@ -18,8 +18,6 @@ from mediamix.config.schema import MMMConfig
 from mediamix.data.validate import infer_step_days
 from mediamix.review.findings import Finding, Review, Severity
 from mediamix.transforms import (
-    ADSTOCKS,
-    SATURATIONS,
     SEASONAL_PERIODS,
     changepoint_basis,
     changepoint_locations,
@@ -94,12 +92,11 @@ def count_parameters(config: MMMConfig) -> dict[str, int]:
         Student-t likelihood.
     """
     m = config.model
-    per_channel = 1 + len(ADSTOCKS[m.adstock].default_priors) + len(SATURATIONS[m.saturation].default_priors)
     trend = {"none": 0, "linear": 1, "piecewise": 1 + m.n_changepoints}[m.trend]
     counts = {
         "intercept": 1,
         "sigma": 1,
-        "channels": per_channel * len(config.data.channels),
+        "channels": sum((1 + len(g.parameters)) * len(g.channels) for g in config.transform_groups()),
         "controls": len(config.control_names),
         "seasonality": 2 * (m.yearly_seasonality + m.weekly_seasonality + m.monthly_seasonality),
         "trend": trend,
