@@ -22,7 +22,7 @@ import xarray as xr
 from mediamix import analysis, output
 from mediamix._version import __version__
 from mediamix.config import MMMConfig, dump_config, load_config, parse_config
-from mediamix.config.schema import SamplerName
+from mediamix.config.schema import FitMethod, SamplerName
 from mediamix.data import read_table, validate_data
 from mediamix.data.validate import infer_step_days
 from mediamix.errors import (
@@ -34,7 +34,7 @@ from mediamix.errors import (
     NotFittedError,
     SamplingError,
 )
-from mediamix.inference import Sampler, diagnose, get_sampler
+from mediamix.inference import Sampler, approximate_note, diagnose, get_approximation, get_sampler
 from mediamix.analysis import response
 from mediamix.analysis.media import MediaResponse, thin_draws
 from mediamix.model.design import Design, Scales, make_design
@@ -104,7 +104,11 @@ class MMM:
         ``gamma_fourier``, ``trend_slope``, ``trend_delta``, ``nu``...), e.g.
         ``{"beta": Prior("HalfNormal", {"sigma": {"tv": 1.0, "search": 0.5}})}``.
     sampler : {"nutpie", "pymc", "numpyro"}, default="nutpie"
-    chains, draws, tune : int, default=4, 2000, 1000
+    method : {"nuts", "advi", "map"}, default="nuts"
+        ``"advi"`` (mean-field ADVI) and ``"map"`` (Laplace at the mode) are fast
+        approximations for iterating on a model: one chain of ``draws`` draws,
+        labelled approximate, convergence not checked. Refit with NUTS before acting.
+    chains, draws, tune : int, default=4, 1000, 500
     seed : int or None, default=42
         ``None`` draws a fresh seed at fit time and records it in ``config_``.
     target_accept : float, default=0.9
@@ -146,6 +150,7 @@ class MMM:
         events: Sequence[Mapping[str, Any]] = (),
         priors: Mapping[str, Prior | Mapping[str, Any]] | None = None,
         sampler: SamplerName = "nutpie",
+        method: FitMethod = "nuts",
         chains: int = 4,
         draws: int = 2000,
         tune: int = 1000,
@@ -174,6 +179,7 @@ class MMM:
                 },
                 "fit": {
                     "sampler": sampler,
+                    "method": method,
                     "chains": chains,
                     "draws": draws,
                     "tune": tune,
@@ -201,13 +207,14 @@ class MMM:
         data: pd.DataFrame | str | os.PathLike[str],
         *,
         sampler: SamplerName | Sampler | None = None,
+        method: FitMethod | None = None,
         chains: int | None = None,
         draws: int | None = None,
         tune: int | None = None,
         seed: int | None = None,
         progressbar: bool = False,
     ) -> MMM:
-        """Validate ``data``, build the model and sample its posterior with NUTS.
+        """Validate ``data``, build the model and sample its posterior with NUTS (or approximate it).
 
         Parameters
         ----------
@@ -217,6 +224,9 @@ class MMM:
             Override the config's sampler; an object with the
             :class:`~mediamix.inference.Sampler` protocol is used as is (e.g.
             :class:`mediamix.testing.PriorSampler` in tests).
+        method : {"nuts", "advi", "map"}, optional
+            Override the config's method: ``"advi"`` or ``"map"`` fit a fast approximation
+            (see :mod:`mediamix.inference.approximate`) whose results are labelled approximate.
         chains, draws, tune, seed : int, optional
             Override the config's ``[fit]`` values for this fit.
         progressbar : bool, default=False
@@ -240,7 +250,7 @@ class MMM:
         start = time.perf_counter()
         backend = None if sampler is None or isinstance(sampler, str) else sampler
         config = self.config.with_fit(
-            sampler=None if backend else sampler, chains=chains, draws=draws, tune=tune, seed=seed
+            sampler=None if backend else sampler, method=method, chains=chains, draws=draws, tune=tune, seed=seed
         )
         if config.fit.seed is None:  # draw one, and record it so the fit can be reproduced
             config = config.with_fit(seed=int(np.random.SeedSequence().generate_state(1)[0]))
@@ -251,7 +261,7 @@ class MMM:
         design = make_design(frame, config, scales)
         model = build_model(config, design)
         fit = config.fit
-        runner = backend or get_sampler(fit.sampler)
+        runner = backend or (get_sampler(fit.sampler) if fit.method == "nuts" else get_approximation(fit.method))
         try:
             result = runner.sample(
                 model,
@@ -265,9 +275,10 @@ class MMM:
         except MediamixError:
             raise
         except Exception as err:  # a backend's own error: say which backend, keep the cause chained
+            kind, other = ("sampler", "--sampler pymc") if fit.method == "nuts" else ("approximation", "--method nuts")
             raise SamplingError(
-                f"The {runner.name} sampler failed: {type(err).__name__}: {err}. "
-                "Check the priors (e.g. a prior that puts no mass where the data are), or try --sampler pymc."
+                f"The {runner.name} {kind} failed: {type(err).__name__}: {err}. "
+                f"Check the priors (e.g. a prior that puts no mass where the data are), or try {other}."
             ) from err
         self.config_ = config
         self.data_ = frame
@@ -378,19 +389,38 @@ class MMM:
                 "count": len(self.design_.dates),
             },
             "channels": self.channel_summary(prob),
-            "diagnostics": {
+            "fit": self._fit_label(),
+            "diagnostics": {  # MCMC diagnostics: null for an approximation (not computed, not checked)
                 "r_hat_max": d.r_hat_max,
                 "ess_bulk_min": d.ess_bulk_min,
                 "ess_tail_min": d.ess_tail_min,
-                "divergences": d.divergences,
-                "converged": d.converged,
+                "divergences": None if d.approximate else d.divergences,
+                "converged": None if d.approximate else d.converged,
                 "chains": d.chains,
                 "draws": d.draws,
-                "sampler": self.config_.fit.sampler,
+                "sampler": d.method if d.approximate else self.config_.fit.sampler,
             },
             "timing": dict(self.timing_),
             "review": self.review().to_dict(),
         }
+
+    def _model_label(self) -> dict[str, Any]:
+        """``summary.json``'s ``model``: the form, the likelihood and each channel's transforms."""
+        m = self.config_.model
+        return {
+            "form": m.form,
+            "likelihood": m.likelihood,
+            "saturation_first": m.saturation_first,
+            "transforms": {channel: {"adstock": g.adstock, "l_max": g.l_max, "saturation": g.saturation}
+                           for g in self.config_.transform_groups() for channel in g.channels},
+        }
+
+    def _fit_label(self) -> dict[str, Any]:
+        """``summary.json``'s ``fit``: how the posterior was made, and whether it is only an approximation."""
+        d = self.diagnostics_
+        if not d.approximate:
+            return {"method": "nuts", "approximate": False, "sampler": self.config_.fit.sampler}
+        return {"method": d.method, "approximate": True, "pareto_k": d.pareto_k, "note": approximate_note(d.method)}
 
     def review(self, roas_range: tuple[float, float] | None = None) -> Review:
         """The health verdict of the fit: convergence, fit, baseline, ROAS, prior–posterior overlap.

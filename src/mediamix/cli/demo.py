@@ -24,6 +24,8 @@ def demo_command(
     draws: Annotated[int | None, typer.Option(help="Draws per chain (default 2000).")] = None,
     tune: Annotated[int | None, typer.Option(help="Tuning steps per chain (default 1000).")] = None,
     sampler: Annotated[str | None, typer.Option(help="nutpie, pymc or numpyro.")] = None,
+    method: Annotated[str | None, typer.Option(
+        help="nuts (default), or a fast approximation: advi, map (labelled approximate).")] = None,
     data_seed: Annotated[int, typer.Option(help="Seed of the simulated data.")] = DEFAULT_DEMO_SEED,
     progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar (default: on a terminal).")
@@ -43,11 +45,12 @@ def demo_command(
         f"{', '.join(dataset.truth['channels'])}; true values shown in cyan."
     )
     mmm = MMM.from_config(dataset.config)
-    announce_fit(mmm.config.with_fit(chains=chains, draws=draws, tune=tune, sampler=sampler))
+    announce_fit(mmm.config.with_fit(chains=chains, draws=draws, tune=tune, sampler=sampler, method=method))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         show_progress = sys.stderr.isatty() if progress is None else progress
-        mmm.fit(dataset.data, chains=chains, draws=draws, tune=tune, sampler=sampler, progressbar=show_progress)
+        mmm.fit(dataset.data, chains=chains, draws=draws, tune=tune, sampler=sampler, method=method,
+                progressbar=show_progress)
     mmm.save(
         out,
         extra_files={

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from mediamix.cli.app import REVIEW_FAILED_EXIT_CODE, console, err_console
-from mediamix.cli.render import print_review, print_summary
+from mediamix.cli.render import print_approximate_warning, print_review, print_summary
 from mediamix.errors import ConvergenceWarning, DataWarning
 
 __all__ = ["fit_command", "announce_fit", "report_fit"]
@@ -21,6 +21,10 @@ __all__ = ["fit_command", "announce_fit", "report_fit"]
 def announce_fit(config: object) -> None:
     """Say what is about to run: compiling takes seconds before the progress bar appears."""
     f = config.fit  # type: ignore[attr-defined]
+    if f.method != "nuts":
+        console.print(f"Compiling the model, then fitting an approximate posterior ({f.method}) and drawing "
+                      f"{f.draws} draws from it…", highlight=False)
+        return
     console.print(
         f"Compiling the model, then sampling {f.chains} chains × {f.draws} draws (+{f.tune} tuning) "
         f"with {f.sampler}…",
@@ -40,6 +44,7 @@ def report_fit(mmm: object, out: Path, caught: list[warnings.WarningMessage], tr
         if issubclass(w.category, DataWarning):
             err_console.print(f"[bold yellow]Data warning:[/] {escape(str(w.message))}", highlight=False)
     print_review(console, summary["review"], problems_only=True)
+    print_approximate_warning(console, summary)
     console.print(f"Wrote [bold]{out}/[/] (summary.json, contributions.csv, posterior.nc, config.toml, tables)")
     if (out / "report.html").is_file():
         console.print(f"Report: open [bold]{escape(str(out / 'report.html'))}[/] in a browser", highlight=False)
@@ -54,6 +59,9 @@ def fit_command(
     tune: Annotated[int | None, typer.Option(help="Override [fit] tune.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override [fit] seed.")] = None,
     sampler: Annotated[str | None, typer.Option(help="Override [fit] sampler: nutpie, pymc or numpyro.")] = None,
+    method: Annotated[str | None, typer.Option(
+        help="Override [fit] method: nuts, or a fast approximation for iterating (advi, map): "
+        "labelled approximate, convergence not checked.")] = None,
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = None,
     strict: Annotated[bool, typer.Option(
         "--strict", help=f"Exit with code {REVIEW_FAILED_EXIT_CODE} when the model review's verdict is fail "
@@ -71,7 +79,7 @@ def fit_command(
 
     check_target(out)
     cfg = load_config(config)
-    cfg = cfg.with_fit(chains=chains, draws=draws, tune=tune, seed=seed, sampler=sampler)
+    cfg = cfg.with_fit(chains=chains, draws=draws, tune=tune, seed=seed, sampler=sampler, method=method)
     mmm = MMM.from_config(cfg)
     show_progress = sys.stderr.isatty() if progress is None else progress
     announce_fit(cfg)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["print_summary", "print_review", "fmt", "SEVERITY_STYLES"]
+__all__ = ["print_summary", "print_review", "print_approximate_warning", "fmt", "SEVERITY_STYLES"]
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -62,17 +62,50 @@ def print_summary(console: Console, summary: dict[str, Any], truth: dict[str, An
     console.print(table)
 
     d = summary["diagnostics"]
+    fit = summary.get("fit", {})
+    if fit.get("approximate"):
+        console.print(
+            f"Diagnostics: [bold yellow]approximate fit ({escape(str(fit.get('method')))})[/] — convergence not "
+            f"checked (r-hat, ESS and divergences are NUTS diagnostics); Pareto k {fmt(fit.get('pareto_k'), 2)} "
+            f"({_shape(fit.get('pareto_k'))}); {d.get('chains', '?')} chain × {d.get('draws', '?')} draws",
+            highlight=False,
+        )
+        _print_timing(console, summary.get("timing", {}), "fitting")
+        return
     verdict = "[green]converged[/]" if d["converged"] else "[bold yellow]NOT converged[/]"
     console.print(
         f"Diagnostics: {verdict} — max r-hat {fmt(d['r_hat_max'], 4)}, min bulk ESS {d['ess_bulk_min']:.0f}, "
         f"min tail ESS {d.get('ess_tail_min', float('nan')):.0f}, divergences {d['divergences']} "
         f"({d.get('chains', '?')} chains × {d.get('draws', '?')} draws, {d.get('sampler', '?')})"
     )
-    t = summary.get("timing", {})
+    _print_timing(console, summary.get("timing", {}), "sampling")
+
+
+def _shape(pareto_k: float | None) -> str:
+    """What an approximation's Pareto k says, in a few words (0.7: Yao et al. 2018)."""
+    if pareto_k is None or pareto_k != pareto_k:
+        return "not estimated"
+    if pareto_k <= 0.7:
+        return "close to the posterior in shape"
+    return "above 0.7: it differs from the posterior; means and intervals may be far off"
+
+
+def _print_timing(console: Console, t: dict[str, Any], phase: str) -> None:
     if t:
         console.print(
-            f"Timing: compile {t.get('compile_s', 0):.1f} s, sampling {t.get('sampling_s', 0):.1f} s, "
+            f"Timing: compile {t.get('compile_s', 0):.1f} s, {phase} {t.get('sampling_s', 0):.1f} s, "
             f"total {t.get('total_s', 0):.1f} s"
+        )
+
+
+def print_approximate_warning(console: Console, summary: dict[str, Any]) -> None:
+    """For an approximate fit (``summary["fit"]["approximate"]``), one visible warning line; else nothing."""
+    fit = summary.get("fit", {})
+    if fit.get("approximate"):
+        console.print(
+            f"[bold yellow]Warning: approximate fit ({escape(str(fit.get('method')))}), not for final decisions.[/] "
+            "Convergence was not checked; refit with --method nuts before acting on these numbers.",
+            highlight=False,
         )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mediamix.cli.app import console
-from mediamix.cli.render import print_review, print_summary
+from mediamix.cli.render import print_approximate_warning, print_review, print_summary
 
 __all__ = ["summary_command"]
 
@@ -23,3 +23,4 @@ def summary_command(
     print_summary(console, summary)
     if "review" in summary:  # folders written before the review existed have none
         print_review(console, summary["review"], problems_only=True)
+    print_approximate_warning(console, summary)

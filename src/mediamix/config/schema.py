@@ -21,13 +21,15 @@ from mediamix.transforms import ADSTOCKS, SATURATIONS
 
 __all__ = [
     "describe_validation_error",
-    "DataConfig", "EventConfig", "ModelConfig", "FitConfig", "MMMConfig", "RESERVED_NAMES", "SamplerName",
+    "DataConfig", "EventConfig", "ModelConfig", "FitConfig", "MMMConfig", "RESERVED_NAMES", "SamplerName", "FitMethod",
     "ReviewConfig", "DEFAULT_ROAS_RANGE", "ChannelModelConfig", "TransformGroup"]
 
 #: Names that label baseline components in results; a channel or control may not use them.
 RESERVED_NAMES = frozenset({"intercept", "trend", "seasonality", "date", "mu", "media", "baseline"})
 
 SamplerName = Literal["nutpie", "pymc", "numpyro"]
+#: ``[fit] method``: NUTS, or an approximation (see :mod:`mediamix.inference.approximate`).
+FitMethod = Literal["nuts", "advi", "map"]
 
 
 class _Section(BaseModel):
@@ -166,8 +168,15 @@ def _registered(value: str, registry: Mapping[str, Any], kind: str) -> str:
 
 
 class FitConfig(_Section):
-    """``[fit]``: how to sample."""
+    """``[fit]``: how to sample.
 
+    ``method`` is ``"nuts"`` (MCMC with ``sampler``) or a fast approximation for iterating on a
+    model: ``"map"`` (Laplace at the mode) or ``"advi"`` (mean-field ADVI). An approximation draws
+    ``draws`` draws in one chain and ignores ``chains``, ``tune``, ``sampler`` and ``target_accept``;
+    its results are labelled approximate, and convergence is not checked.
+    """
+
+    method: FitMethod = "nuts"
     sampler: SamplerName = "nutpie"
     chains: int = Field(4, ge=1, le=64)
     draws: int = Field(2000, ge=1)

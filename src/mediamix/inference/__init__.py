@@ -1,9 +1,13 @@
-"""Inference layer: samplers (one protocol, three backends) and convergence diagnostics.
+"""Inference layer: samplers (one protocol, three NUTS backends, two approximations) and convergence diagnostics.
 
 Layer rule: imports the model layer and below; knows nothing of analysis or output.
 """
 
-from mediamix.inference.diagnostics import Diagnostics, diagnose
+from mediamix.inference.approximate import APPROXIMATIONS, get_approximation
+from mediamix.inference.diagnostics import Diagnostics, approximate_note, diagnose, fit_method
 from mediamix.inference.samplers import SAMPLERS, SampleResult, Sampler, get_sampler
 
-__all__ = ["Diagnostics", "SAMPLERS", "SampleResult", "Sampler", "diagnose", "get_sampler"]
+__all__ = [
+    "APPROXIMATIONS", "Diagnostics", "SAMPLERS", "SampleResult", "Sampler", "approximate_note", "diagnose",
+    "fit_method", "get_approximation", "get_sampler",
+]

@@ -1,4 +1,9 @@
-"""Convergence diagnostics: r-hat, effective sample size and divergences."""
+"""Convergence diagnostics: r-hat, effective sample size and divergences.
+
+They are MCMC diagnostics: for an approximate posterior (``[fit] method = "advi"`` or
+``"map"``, recognised by its ``posterior`` group's ``approximate`` attribute) none is computed,
+and :class:`Diagnostics` says that convergence was not checked.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,25 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import xarray as xr
 
-__all__ = ["Diagnostics", "diagnose", "RHAT_MAX", "ESS_MIN"]
+__all__ = ["Diagnostics", "diagnose", "fit_method", "approximate_note", "RHAT_MAX", "ESS_MIN", "PARETO_K_MAX"]
 
 #: Thresholds of Vehtari et al. (2021).
 RHAT_MAX = 1.01
 ESS_MIN = 400
+#: Above this Pareto k, importance sampling cannot correct an approximation (Yao et al. 2018).
+PARETO_K_MAX = 0.7
+
+
+def fit_method(idata: xr.DataTree) -> str:
+    """How a posterior was made: ``"nuts"``, or the approximation's name from its ``posterior`` attrs."""
+    attrs = idata["posterior"].attrs
+    return str(attrs.get("method", "nuts")) if attrs.get("approximate") else "nuts"
+
+
+def approximate_note(method: str) -> str:
+    """The label of an approximate fit, in one sentence (for the CLI, the report and the review)."""
+    return (f"Approximate fit ({method}): convergence not checked; use it to iterate on the model, "
+            "and refit with NUTS before acting on the numbers.")
 
 
 def _extreme(tree: xr.DataTree, reduce: str) -> float:
@@ -37,6 +56,11 @@ class Diagnostics:
     divergences : int
         Divergent transitions after tuning.
     chains, draws : int
+    method : str, default="nuts"
+        ``"nuts"``, or the approximation that made the draws; then r-hat, ESS and
+        divergences are NaN, NaN and 0: not computed.
+    pareto_k : float, default=nan
+        An approximation's Pareto k (see :mod:`mediamix.inference.approximate`).
     """
 
     r_hat_max: float
@@ -45,14 +69,23 @@ class Diagnostics:
     divergences: int
     chains: int
     draws: int
+    method: str = "nuts"
+    pareto_k: float = float("nan")
+
+    @property
+    def approximate(self) -> bool:
+        """Whether the draws come from an approximation, not from NUTS."""
+        return self.method != "nuts"
 
     @property
     def converged(self) -> bool:
-        """True when r-hat ≤ 1.01, bulk and tail ESS ≥ 400 and no divergences."""
-        return not self.problems()
+        """True when r-hat ≤ 1.01, bulk and tail ESS ≥ 400 and no divergences; False for an approximation."""
+        return not self.approximate and not self.problems()
 
     def problems(self) -> list[str]:
-        """One sentence per failed check, each with what to try."""
+        """One sentence per failed check, each with what to try; none for an approximation (not checked)."""
+        if self.approximate:
+            return []
         out = []
         if not np.isfinite(self.r_hat_max) or self.r_hat_max > RHAT_MAX:
             hint = " (r-hat needs at least 2 chains)" if self.chains < 2 else ""
@@ -86,6 +119,11 @@ def diagnose(idata: xr.DataTree) -> Diagnostics:
     posterior = idata["posterior"]
     chains = int(posterior.sizes["chain"])
     draws = int(posterior.sizes["draw"])
+    method = fit_method(idata)
+    if method != "nuts":
+        nan = float("nan")
+        k = float(posterior.attrs.get("pareto_k", nan))
+        return Diagnostics(nan, nan, nan, 0, chains, draws, method=method, pareto_k=k)
     if chains >= 2:
         r_hat = _extreme(az.rhat(idata), "max")
     else:

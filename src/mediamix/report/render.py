@@ -22,7 +22,7 @@ import numpy as np
 
 from mediamix import output
 from mediamix._version import __version__
-from mediamix.inference.diagnostics import ESS_MIN, RHAT_MAX
+from mediamix.inference.diagnostics import ESS_MIN, PARETO_K_MAX, RHAT_MAX
 from mediamix.report import figures
 from mediamix.report.data import ReportData, fit_metrics
 
@@ -78,20 +78,33 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def verdict(diagnostics: Mapping[str, Any], problems: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
+def verdict(diagnostics: Mapping[str, Any], problems: tuple[str, ...] | list[str] = (),
+            fit: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The convergence verdict in plain language.
+
+    Parameters
+    ----------
+    diagnostics : mapping
+        ``summary.json``'s ``diagnostics``.
+    problems : sequence of str, default=()
+        Failed convergence checks.
+    fit : mapping, optional
+        ``summary.json``'s ``fit``; an approximate fit gets the verdict "not checked", never "converged".
 
     Returns
     -------
     dict
-        ``ok`` (bool), ``headline`` and ``details`` (sentences).
+        ``ok`` (bool), ``approximate`` (bool), ``headline`` and ``details`` (sentences).
     """
+    if fit and fit.get("approximate"):
+        return _approximate_verdict(fit, diagnostics)
     d = diagnostics
     r_hat, ess = d.get("r_hat_max"), min(d.get("ess_bulk_min", math.nan), d.get("ess_tail_min", math.nan))
     ok = bool(d.get("converged", False)) and not problems
     if ok:
         return {
             "ok": True,
+            "approximate": False,
             "headline": "The sampler converged: the intervals in this report can be trusted.",
             "details": [
                 f"The {d.get('chains', '?')} chains agree (largest r-hat {num(r_hat, 4)}, at most {RHAT_MAX} needed).",
@@ -105,8 +118,33 @@ def verdict(diagnostics: Mapping[str, Any], problems: tuple[str, ...] | list[str
     ]
     return {
         "ok": False,
+        "approximate": False,
         "headline": "The sampler did not converge: treat every number below as provisional.",
         "details": details,
+    }
+
+
+def _approximate_verdict(fit: Mapping[str, Any], diagnostics: Mapping[str, Any]) -> dict[str, Any]:
+    method, k = fit.get("method", "?"), fit.get("pareto_k")
+    if k is None or not math.isfinite(float(k)):
+        shape = "Its Pareto k could not be estimated."
+    elif float(k) > PARETO_K_MAX:
+        shape = (f"Its Pareto k is {float(k):.2f} (above {PARETO_K_MAX}): its shape differs from the posterior's, "
+                 "so its means and intervals may be far off.")
+    else:
+        shape = f"Its Pareto k is {float(k):.2f} (at most {PARETO_K_MAX}): close to the posterior in shape."
+    return {
+        "ok": False,
+        "approximate": True,
+        "headline": f"Approximate fit ({method}): not for final decisions. Convergence was not checked; "
+                    "refit with NUTS before acting on these numbers.",
+        "details": [
+            f"The {diagnostics.get('draws', '?')} draws come from an approximation of the posterior ({method}), "
+            "not from MCMC: r-hat, ESS and divergences do not apply.",
+            shape,
+            "Use this fit to iterate on the model (data, priors, transforms); run mediamix fit --method nuts "
+            "for the numbers you act on.",
+        ],
     }
 
 
@@ -213,7 +251,8 @@ def render_report(data: ReportData, *, generated: dt.datetime | None = None) -> 
         "channels": [(name, summary["channels"][name]) for name in data.channels if name in summary["channels"]],
         "waterfall": data.waterfall.to_dict("records"),
         "diagnostics": data.diagnostics,
-        "verdict": verdict(data.diagnostics, data.problems),
+        "verdict": verdict(data.diagnostics, data.problems, summary.get("fit")),
+        "approximate": summary.get("fit", {}).get("approximate", False),
         "review": review if isinstance(review, Mapping) else None,
         "timing": summary.get("timing", {}),
         "adstock_peak": _adstock_peaks(data),

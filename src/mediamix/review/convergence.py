@@ -1,5 +1,8 @@
 """Did the sampler converge? r-hat, effective sample size, divergences, tree depth.
 
+An approximate fit (``[fit] method = "advi"`` or ``"map"``) gets one ``approximation`` finding
+instead: these are MCMC checks, meaningless for draws from an approximation.
+
 Each check names the worst parameter (``beta[x2]``) so the next step can target
 it. Sampler statistics differ by backend: nutpie records ``depth`` and
 ``maxdepth_reached``, PyMC ``tree_depth`` and ``reached_max_treedepth``, NumPyro
@@ -11,11 +14,12 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from mediamix.inference.diagnostics import ESS_MIN, RHAT_MAX
+from mediamix.inference.diagnostics import ESS_MIN, PARETO_K_MAX, RHAT_MAX, fit_method
 from mediamix.review.findings import Finding, Severity
 
 __all__ = [
     "convergence_findings",
+    "approximation_finding",
     "parameter_values",
     "RHAT_REVIEW",
     "RHAT_FAIL",
@@ -65,6 +69,8 @@ def parameter_values(stat: xr.Dataset) -> tuple[list[str], np.ndarray]:
 def convergence_findings(idata: xr.DataTree) -> list[Finding]:
     """Findings ``r_hat``, ``ess``, ``divergences`` and (where recorded) ``tree_depth``.
 
+    For an approximate posterior: the single finding of :func:`approximation_finding`.
+
     Parameters
     ----------
     idata : xarray.DataTree
@@ -73,6 +79,9 @@ def convergence_findings(idata: xr.DataTree) -> list[Finding]:
     """
     import arviz as az  # imported here: arviz pulls in matplotlib, ~1 s at import
 
+    method = fit_method(idata)
+    if method != "nuts":
+        return [approximation_finding(method, float(idata["posterior"].attrs.get("pareto_k", np.nan)))]
     posterior = idata["posterior"].to_dataset()
     chains, draws = int(posterior.sizes["chain"]), int(posterior.sizes["draw"])
     stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
@@ -83,6 +92,32 @@ def convergence_findings(idata: xr.DataTree) -> list[Finding]:
     ]
     depth = _tree_depth(stats, chains * draws)
     return findings + ([depth] if depth else [])
+
+
+def approximation_finding(method: str, pareto_k: float) -> Finding:
+    """The ``approximation`` finding: always ``review``, since nothing shows the draws follow the posterior.
+
+    Parameters
+    ----------
+    method : str
+        The approximation (``"advi"``, ``"map"``).
+    pareto_k : float
+        Its Pareto k (NaN when unknown): above :data:`~mediamix.inference.diagnostics.PARETO_K_MAX`
+        the approximation's shape is off in ways importance sampling cannot correct.
+    """
+    if not np.isfinite(pareto_k):
+        shape = "its Pareto k could not be estimated"
+    elif pareto_k > PARETO_K_MAX:
+        shape = (f"Pareto k {pareto_k:.2f} > {PARETO_K_MAX}: its shape differs from the posterior's, so its means and "
+                 "intervals may be far off")
+    else:
+        shape = f"Pareto k {pareto_k:.2f} ≤ {PARETO_K_MAX}: close to the posterior in shape"
+    return Finding(
+        "approximation", "review",
+        f"Approximate fit ({method}): convergence not checked (r-hat, ESS and divergences do not apply); {shape}.",
+        {"method": method, "pareto_k": pareto_k, "pareto_k_max": PARETO_K_MAX},
+        "Refit with NUTS (--method nuts, or [fit] method = \"nuts\") before acting on these numbers.",
+    )
 
 
 def _r_hat(posterior: xr.Dataset, chains: int) -> Finding:

@@ -1,0 +1,150 @@
+"""Approximate fits: exact on Gaussian posteriors, reproducible, labelled, and close to NUTS on the demo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytest
+
+from mediamix import MMM, SamplingError
+from mediamix.inference import diagnose, get_approximation
+from mediamix.inference.approximate import AdviApproximation, LaplaceApproximation, pareto_k
+
+#: Normal-normal model: mu ~ N(0, 10²), y_i ~ N(mu, 1). Its posterior is N(m, s²) (conjugate, by hand).
+Y = np.array([1.2, 0.4, 2.1, 1.7, 0.9, 1.4])
+PRIOR_SD = 10.0
+POST_VAR = 1.0 / (1.0 / PRIOR_SD**2 + len(Y))
+POST_MEAN = POST_VAR * Y.sum()
+
+
+def normal_model() -> pm.Model:
+    with pm.Model(coords={"obs": np.arange(len(Y))}) as model:
+        mu = pm.Normal("mu", 0.0, PRIOR_SD)
+        pm.Normal("y", mu, 1.0, observed=Y, dims="obs")
+    return model
+
+
+def run(method: LaplaceApproximation | AdviApproximation, model: pm.Model, draws: int = 4000, seed: int = 1):
+    return method.sample(model, chains=4, draws=draws, tune=0, seed=seed, target_accept=0.9, progressbar=False)
+
+
+def test_laplace_is_exact_on_a_gaussian_posterior() -> None:
+    result = run(LaplaceApproximation(), normal_model())
+    post = result.idata["posterior"]
+    assert dict(post.sizes) == {"chain": 1, "draw": 4000}
+    draws = post["mu"].to_numpy().ravel()
+    # The mode and the curvature are exact here; what is left is Monte Carlo error of 4000 draws.
+    assert abs(draws.mean() - POST_MEAN) < 4 * np.sqrt(POST_VAR / 4000)
+    assert draws.std() == pytest.approx(np.sqrt(POST_VAR), rel=0.05)
+    assert post.attrs["method"] == "map" and post.attrs["approximate"] == 1
+    assert result.idata["sample_stats"]["lp"].shape == (1, 4000)
+
+
+def test_advi_is_close_on_a_gaussian_posterior() -> None:
+    post = run(AdviApproximation(), normal_model()).idata["posterior"]
+    draws = post["mu"].to_numpy().ravel()
+    # Mean-field is exact in one dimension; the stochastic optimizer leaves a small error.
+    assert draws.mean() == pytest.approx(POST_MEAN, abs=0.05)
+    assert draws.std() == pytest.approx(np.sqrt(POST_VAR), rel=0.15)
+
+
+def test_positive_parameters_are_drawn_in_the_unconstrained_space_and_mapped_back() -> None:
+    with pm.Model() as model:
+        sigma = pm.HalfNormal("sigma", 2.0)
+        pm.Normal("y", 0.0, sigma, observed=Y - Y.mean())
+    draws = run(LaplaceApproximation(), model, draws=500).idata["posterior"]["sigma"].to_numpy()
+    assert (draws > 0).all()
+
+
+def test_same_seed_same_draws_and_another_seed_other_draws() -> None:
+    model = normal_model()
+    for method in (LaplaceApproximation(), AdviApproximation()):
+        a = run(method, model, draws=200, seed=5).idata["posterior"]["mu"].to_numpy()
+        b = run(method, model, draws=200, seed=5).idata["posterior"]["mu"].to_numpy()
+        c = run(method, model, draws=200, seed=6).idata["posterior"]["mu"].to_numpy()
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)
+
+
+def test_laplace_names_a_flat_direction_by_parameter_and_coordinate() -> None:
+    with pm.Model(coords={"channel": ["tv", "search"]}) as model:  # only the sum is identified
+        effect = pm.Flat("effect", dims="channel")
+        pm.Normal("y", effect.sum(), 1.0, observed=Y)
+    with pytest.raises(SamplingError, match=r"not curved downward at the mode along 'effect\[(tv|search)\]'.*"
+                                            r"Try --method advi or nuts"):
+        run(LaplaceApproximation(), model)
+
+
+@pytest.mark.parametrize("draws", [100, 2000, 8000])
+def test_pareto_k_matches_arviz(draws: int) -> None:
+    from arviz_stats.base import array_stats
+
+    x = np.random.default_rng(draws).standard_normal(draws)  # draws of q = N(0, 1)
+    log_q = -0.5 * x**2
+    for scale in (0.7, 1.2, 2.0, 4.0):  # target N(0, scale²): narrower, then wider than q
+        lp = -0.5 * (x / scale) ** 2
+        _, expected = array_stats.psislw(-(lp - log_q), r_eff=1.0)  # ArviZ takes minus the log ratios
+        assert pareto_k(lp, log_q) == pytest.approx(float(expected), rel=1e-10, abs=1e-12)
+
+
+def test_pareto_k_grows_as_the_approximation_gets_narrower_than_the_target() -> None:
+    x = np.random.default_rng(0).standard_normal(8000)
+    log_q = -0.5 * x**2
+    ks = [pareto_k(-0.5 * (x / s) ** 2, log_q) for s in (1.2, 2.0, 8.0)]
+    assert ks[0] < 0.5 and ks[0] < ks[1] < ks[2] and ks[2] > 0.7
+    assert np.isnan(pareto_k(log_q, log_q))  # q is p: every ratio is 1
+
+
+def test_unknown_approximation_is_an_error() -> None:
+    with pytest.raises(SamplingError, match="Unknown approximate method 'vi'. Expected one of: map, advi"):
+        get_approximation("vi")
+
+
+def test_diagnostics_of_an_approximation_are_not_checked(prior_fit: MMM) -> None:
+    tree = prior_fit.idata_.copy()
+    tree["posterior"].attrs.update(method="advi", approximate=1, pareto_k=0.5)
+    d = diagnose(tree)
+    assert d.approximate and d.method == "advi" and d.pareto_k == 0.5
+    assert np.isnan(d.r_hat_max) and np.isnan(d.ess_bulk_min)
+    assert d.problems() == [] and not d.converged
+    assert not diagnose(prior_fit.idata_).approximate
+
+
+# ------------------------------------------------------------------ the demo data (issue 6's acceptance)
+@pytest.fixture(scope="module")
+def approximate_fits(demo) -> dict[str, MMM]:
+    return {m: MMM.from_config(demo.config).fit(demo.data, method=m, seed=3) for m in ("map", "advi")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["map", "advi"])
+def test_roas_means_within_10_percent_of_nuts_on_the_demo(approximate_fits, demo_fit: MMM, method: str) -> None:
+    approx, nuts = approximate_fits[method].channel_summary(), demo_fit.channel_summary()
+    for channel in demo_fit.config_.data.channels:
+        a, n = approx[channel]["roas"]["mean"], nuts[channel]["roas"]["mean"]
+        assert abs(a / n - 1) < 0.10, (method, channel, a, n)
+
+
+@pytest.mark.slow
+def test_laplace_intervals_cover_the_truth_on_the_demo(approximate_fits, demo) -> None:
+    summary = approximate_fits["map"].channel_summary()
+    for channel, truth in demo.truth["channels"].items():
+        for quantity in ("roas", "contribution"):
+            stats = summary[channel][quantity]
+            assert stats["hdi_low"] <= truth[quantity] <= stats["hdi_high"], (channel, quantity, truth, stats)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["map", "advi"])
+def test_demo_fit_is_labelled_approximate(approximate_fits, method: str) -> None:
+    mmm = approximate_fits[method]
+    assert dict(mmm.idata_["posterior"].sizes)["chain"] == 1
+    assert mmm.idata_["posterior"].sizes["draw"] == mmm.config_.fit.draws
+    summary = mmm.summary_dict()
+    assert summary["fit"]["method"] == method and summary["fit"]["approximate"] is True
+    assert "convergence not checked" in summary["fit"]["note"]
+    assert summary["diagnostics"]["converged"] is None and summary["diagnostics"]["divergences"] is None
+    checks = {f["check"]: f for f in summary["review"]["findings"]}
+    assert not {"r_hat", "ess", "divergences"} & set(checks)
+    assert checks["approximation"]["severity"] == "review"
+    assert mmm.review().verdict != "pass"

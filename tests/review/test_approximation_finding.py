@@ -1,0 +1,39 @@
+"""The review of an approximate fit: one 'approximation' finding instead of r-hat, ESS and divergences."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mediamix import MMM
+from mediamix.review import review_fit
+from mediamix.review.convergence import approximation_finding, convergence_findings
+
+
+def approximate_tree(mmm: MMM, k: float = 0.5):
+    tree = mmm.idata_.copy()
+    tree["posterior"].attrs.update(method="map", approximate=1, pareto_k=k)
+    return tree
+
+
+def test_convergence_is_not_checked_for_an_approximation(prior_fit: MMM) -> None:
+    [finding] = convergence_findings(approximate_tree(prior_fit))
+    assert finding.check == "approximation" and finding.severity == "review"
+    assert finding.message.startswith("Approximate fit (map): convergence not checked")
+    assert "Refit with NUTS" in finding.next_step and "before acting" in finding.next_step
+    assert finding.numbers["pareto_k"] == 0.5
+
+
+def test_pareto_k_says_whether_the_shape_is_close() -> None:
+    assert "close to the posterior in shape" in approximation_finding("advi", 0.3).message
+    assert "Pareto k 1.20 > 0.7" in approximation_finding("advi", 1.2).message
+    assert "could not be estimated" in approximation_finding("advi", np.nan).message
+    assert approximation_finding("advi", 1.2).severity == "review"  # never pass, never a fail on k alone
+
+
+def test_review_fit_of_an_approximation_has_no_mcmc_checks(prior_fit: MMM) -> None:
+    observed = prior_fit.data_[prior_fit.config_.data.target].to_numpy()
+    review = review_fit(approximate_tree(prior_fit), prior_fit.decomposition(), observed, prior_fit.design_,
+                        prior_fit.config_)
+    checks = [f.check for f in review.findings]
+    assert checks[0] == "approximation" and not {"r_hat", "ess", "divergences", "tree_depth"} & set(checks)
+    assert "fit" in checks and "prior_posterior_overlap" in checks  # the rest of the review still runs
