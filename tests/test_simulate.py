@@ -103,4 +103,6 @@ def test_cli_spec_with_per_channel_transforms_writes_a_matching_config(tmp_path:
     assert fit.exit_code == 0, fit.output
     summary = json.loads((tmp_path / "fit" / "summary.json").read_text())
     assert set(summary["channels"]) == {"tv", "search"}
+    assert summary["model"]["transforms"] == {"tv": {"adstock": "weibull_pdf", "l_max": 12, "saturation": "hill"},
+                                              "search": {"adstock": "geometric", "l_max": 3, "saturation": "logistic"}}
     assert load_config(tmp_path / "fit" / "config.toml").transform_groups() == config.transform_groups()

@@ -95,6 +95,9 @@ class MMM:
     n_changepoints : int, default=10
     likelihood : {"normal", "student_t"}, default="normal"
         ``"student_t"`` makes the fit robust to outlying periods.
+    form : {"additive", "multiplicative"}, default="additive"
+        ``"multiplicative"`` fits ``log(target)`` as the sum of the parts, so media
+        and controls scale the baseline (for KPIs that grow with it; target > 0).
     events : sequence of mapping, default=()
         Holidays/events, each ``{"name": ..., "dates": [...], "window": [before, after]}``;
         each becomes a 0/1 control named ``name`` (see ``[[model.events]]``).
@@ -147,6 +150,7 @@ class MMM:
         trend: str = "linear",
         n_changepoints: int = 10,
         likelihood: str = "normal",
+        form: str = "additive",
         events: Sequence[Mapping[str, Any]] = (),
         priors: Mapping[str, Prior | Mapping[str, Any]] | None = None,
         sampler: SamplerName = "nutpie",
@@ -175,6 +179,7 @@ class MMM:
                     "trend": trend,
                     "n_changepoints": n_changepoints,
                     "likelihood": likelihood,
+                    "form": form,
                     "events": [dict(event) for event in events],
                 },
                 "fit": {
@@ -315,6 +320,7 @@ class MMM:
             controls=d.controls,
             l_max=config.max_l_max if training else 0,
             require_spend=training,
+            positive_target=config.model.form == "multiplicative",
         )
 
     def _check_fitted(self) -> None:
@@ -383,6 +389,7 @@ class MMM:
             "mediamix_version": __version__,
             "hdi_prob": prob,
             "target": self.config_.data.target,
+            "model": self._model_label(),
             "dates": {
                 "first": str(self.design_.dates[0].date()),
                 "last": str(self.design_.dates[-1].date()),
@@ -556,7 +563,8 @@ class MMM:
         prior = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
         params = prior["prior"].to_dataset()
         parts = analysis.decompose(params, design, config)
-        y = prior["prior_predictive"][TARGET_VAR] * design.scales.target
+        y = prior["prior_predictive"][TARGET_VAR]
+        y = (np.exp(y) if config.model.form == "multiplicative" else y) * design.scales.target
         return parts.assign(y=(y.dims, y.to_numpy()))
 
     # --------------------------------------------------------------- files
@@ -667,15 +675,34 @@ class MMM:
 
     # ------------------------------------------------ curves and budgets
     def media_response(self, max_draws: int | None = None) -> MediaResponse:
-        """The posterior's spend -> contribution map (optionally thinned to ``max_draws`` draws)."""
+        """The posterior's spend -> contribution map (optionally thinned to ``max_draws`` draws).
+
+        A multiplicative model's plans lift the baseline of the last year of
+        training data (its mean per period, per draw).
+        """
         self._check_fitted()
+        posterior = thin_draws(self.posterior, max_draws)
+        level = None
+        if self.config_.model.form == "multiplicative":
+            dates = self.design_.dates
+            last_year = dates > dates[-1] - pd.Timedelta(days=364)  # 52 weeks, 364 days
+            level = self._baseline(max_draws)[:, last_year].mean(axis=1)
         return MediaResponse.from_posterior(
-            thin_draws(self.posterior, max_draws), self.config_, self.scales_.channels, self.scales_.target
+            posterior, self.config_, self.scales_.channels, self.scales_.target, baseline=level
         )
+
+    def _baseline(self, max_draws: int | None = None) -> np.ndarray:
+        """The KPI without media per draw and training date, dims (sample, date), target units."""
+        parts = self.decomposition()
+        baseline = sum(parts[name] for name in analysis.BASELINE_COMPONENTS) + parts["control_contribution"].sum(
+            "control")
+        baseline = thin_draws(baseline.rename("baseline").to_dataset(), max_draws)["baseline"]
+        return baseline.transpose("chain", "draw", "date").to_numpy().reshape(-1, parts.sizes["date"])
 
     def marginal_roas(self, step: float = 0.01) -> xr.DataArray:
         """Return of the next unit of spend at the historical level, dims (chain, draw, channel)."""
-        return response.marginal_roas(self.media_response(), self.design_, self.posterior, step)
+        baseline = self._baseline() if self.config_.model.form == "multiplicative" else None
+        return response.marginal_roas(self.media_response(), self.design_, self.posterior, step, baseline)
 
     def response_curves(self, points: int = 41, max_multiple: float = 2.0) -> xr.DataArray:
         """Expected weekly contribution at a constant weekly spend from 0 to ``max_multiple`` × the historical maximum.

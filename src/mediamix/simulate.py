@@ -17,6 +17,7 @@ import pandas as pd
 from mediamix.errors import ConfigError, did_you_mean
 from mediamix.transforms import ADSTOCKS, SATURATIONS
 from mediamix.transforms.adstock import GeometricAdstock
+from mediamix.transforms.multiplicative import log_shares
 from mediamix.transforms.saturation import LogisticSaturation
 
 __all__ = ["ChannelSpec", "SimulatedDataset", "seed_example", "seed_config", "simulate", "simulate_from_spec"]
@@ -196,11 +197,15 @@ def simulate(
     noise_sd: float = 0.25,
     kpi_scale: float = 1000.0,
     seed: int = 0,
+    form: str = "additive",
 ) -> SimulatedDataset:
     """A weekly data set from known channels, for parameter-recovery checks.
 
     ``y = intercept + trend·t + seasonality·sin(2π·t_year) + Σ β·saturation(adstock(x / max x)) + noise``
-    with ``t`` running from 0 to 1 over the data.
+    with ``t`` running from 0 to 1 over the data; with ``form = "multiplicative"``
+    the same sum is ``log(y / kpi_scale)``, and the true contributions split the media's
+    lift of the baseline by :func:`~mediamix.transforms.multiplicative.log_shares`,
+    as the model's decomposition does.
 
     Parameters
     ----------
@@ -217,6 +222,9 @@ def simulate(
     kpi_scale : float, default=1000.0
         Multiplies the whole target (baseline, contributions, noise, ``beta``): the KPI's unit.
     seed : int, default=0
+    form : {"additive", "multiplicative"}, default="additive"
+        Multiplicative: ``beta``, ``intercept``, ``trend``, ``seasonality`` and
+        ``noise_sd`` are on the log scale (``beta = 0.2`` lifts the KPI by up to ~22 %).
 
     Returns
     -------
@@ -235,7 +243,12 @@ def simulate(
     dates = pd.date_range(start, periods=n_weeks, freq="7D")
     t = np.linspace(0.0, 1.0, n_weeks)
     year = ((dates - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=365.25)).to_numpy(dtype=float)
-    y = kpi_scale * (intercept + trend * t + seasonality * np.sin(2 * np.pi * year))
+    if form not in ("additive", "multiplicative"):
+        raise ConfigError(f"form must be 'additive' or 'multiplicative'. Got {form!r}.")
+    multiplicative = form == "multiplicative"
+    base = intercept + trend * t + seasonality * np.sin(2 * np.pi * year)
+    baseline = kpi_scale * (np.exp(base) if multiplicative else base)
+    lifts = {}  # channel -> β·effect per week (log-scale lift when multiplicative)
 
     data = {"date": dates}
     contributions = {}
@@ -253,22 +266,31 @@ def simulate(
             effect = adstock.apply_np(saturation.apply_np(x, **s_params), **a_params)
         else:
             effect = saturation.apply_np(adstock.apply_np(x, **a_params), **s_params)
-        contribution = kpi_scale * spec.beta * np.asarray(effect).reshape(n_weeks)
+        lifts[spec.name] = spec.beta * np.asarray(effect).reshape(n_weeks)
         spend = raw / raw.mean() * spec.spend_scale
-        y = y + contribution
         data[spec.name] = spend
-        contributions[spec.name] = contribution
         truth["channels"][spec.name] = {
             "adstock": spec.adstock,
             "saturation": spec.saturation,
             "l_max": spec.l_max or l_max,
             **{k: float(v[0]) for k, v in {**a_params, **s_params}.items()},
-            "beta": kpi_scale * spec.beta,
+            "beta": spec.beta if multiplicative else kpi_scale * spec.beta,
             "spend": float(spend.sum()),
-            "contribution": float(contribution.sum()),
-            "roas": float(contribution.sum() / spend.sum()),
+            "spend_series": spend,
         }
-    y = y + kpi_scale * rng.normal(0.0, noise_sd, size=n_weeks)
+    lift = np.stack(list(lifts.values()), axis=-1)  # (week, channel)
+    if multiplicative:  # channels share the lift of the baseline by their log-scale parts
+        shares = log_shares(baseline, lift)
+        y = baseline * np.exp(lift.sum(axis=-1) + rng.normal(0.0, noise_sd, size=n_weeks))
+    else:
+        shares = kpi_scale * lift
+        y = baseline + shares.sum(axis=-1) + kpi_scale * rng.normal(0.0, noise_sd, size=n_weeks)
+    for i, name in enumerate(lifts):
+        contribution = shares[:, i]
+        contributions[name] = contribution
+        channel_truth = truth["channels"][name]
+        spend = channel_truth.pop("spend_series")
+        channel_truth.update(contribution=float(contribution.sum()), roas=float(contribution.sum() / spend.sum()))
     frame = pd.DataFrame({"date": dates, "y": y, **{k: v for k, v in data.items() if k != "date"}})
     config = {
         "data": {"date": "date", "target": "y", "channels": names, "controls": []},
@@ -280,6 +302,7 @@ def simulate(
             "normalize_adstock": normalize,
             "yearly_seasonality": 1 if seasonality else 0,
             "trend": "linear" if trend else "none",
+            "form": form,
             **_channel_overrides(channels, l_max),
         },
         "fit": {"chains": 4, "draws": 2000, "tune": 1000, "seed": 42},
@@ -306,7 +329,7 @@ def _channel_overrides(channels: list[ChannelSpec], l_max: int) -> dict[str, Any
 
 
 _SIMULATE_KEYS = ("n_weeks", "start", "l_max", "normalize", "saturation_first", "intercept", "trend",
-                  "seasonality", "noise_sd", "kpi_scale", "seed")
+                  "seasonality", "noise_sd", "kpi_scale", "seed", "form")
 _CHANNEL_KEYS = ("adstock", "saturation", "adstock_params", "saturation_params", "beta", "spend_scale", "off_share",
                  "l_max")
 

@@ -12,7 +12,7 @@ from mediamix.analysis.attribution import (
     contributions_table,
     hdi_summary,
 )
-from mediamix.analysis.decomposition import BASELINE_COMPONENTS, decompose, predictive, standard_noise
+from mediamix.analysis.decomposition import BASELINE_COMPONENTS, decompose, observations, predictive, standard_noise
 
 __all__ = [
     "BASELINE_COMPONENTS",
@@ -24,6 +24,7 @@ __all__ = [
     "contributions_table",
     "decompose",
     "hdi_summary",
+    "observations",
     "predictive",
     "standard_noise",
 ]

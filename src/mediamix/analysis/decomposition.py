@@ -13,8 +13,9 @@ import xarray as xr
 from mediamix.analysis.media import MediaResponse, sample_major
 from mediamix.config.schema import MMMConfig
 from mediamix.model.design import Design
+from mediamix.transforms.multiplicative import log_shares
 
-__all__ = ["decompose", "predictive", "standard_noise", "BASELINE_COMPONENTS"]
+__all__ = ["decompose", "predictive", "standard_noise", "observations", "BASELINE_COMPONENTS"]
 
 #: Baseline components, in the order they appear in results.
 BASELINE_COMPONENTS = ("intercept", "trend", "seasonality")
@@ -22,6 +23,14 @@ BASELINE_COMPONENTS = ("intercept", "trend", "seasonality")
 
 def decompose(params: xr.Dataset, design: Design, config: MMMConfig) -> xr.Dataset:
     """Every component of the mean, per draw, in target units.
+
+    For ``form = "multiplicative"`` the model is additive in ``log(target)``;
+    in target units ``intercept`` is ``exp(intercept)``, trend, seasonality and
+    controls share the baseline's rise above it, and the channels share the
+    media's lift above the baseline, each in proportion to its log-scale part
+    (:func:`~mediamix.transforms.multiplicative.log_shares`). The parts still add up to
+    ``mu`` exactly, and ``mu`` is ``exp`` of the log-scale mean (the median
+    prediction).
 
     Parameters
     ----------
@@ -43,18 +52,26 @@ def decompose(params: xr.Dataset, design: Design, config: MMMConfig) -> xr.Datas
     n_dates = len(design.dates)
     y_scale = design.scales.target
     media = MediaResponse.from_posterior(params, config, design.scales.channels, y_scale)
-    channel = media.contribution(design.spend)  # (sample, date, channel)
 
     n = media.n_samples
-    intercept = np.broadcast_to(sample_major(params, "intercept")[:, None] * y_scale, (n, n_dates))
+    intercept = np.broadcast_to(sample_major(params, "intercept")[:, None], (n, n_dates))
     zeros = np.zeros((n, n_dates))
     if design.control_names:
         gamma = sample_major(params, "gamma_control", "control")
-        control = design.controls[None, :, :] * gamma[:, None, :] * y_scale
+        control = design.controls[None, :, :] * gamma[:, None, :]
     else:
         control = np.zeros((n, n_dates, 0))
-    seasonality = _seasonality(params, design) * y_scale if _has_seasonality(design) else zeros
-    trend = _trend(params, design) * y_scale if design.trend is not None else zeros
+    seasonality = _seasonality(params, design) if _has_seasonality(design) else zeros
+    trend = _trend(params, design) if design.trend is not None else zeros
+    if media.multiplicative:  # scaled log units -> target units, parts sharing each lift
+        level = np.exp(intercept) * y_scale
+        shares = log_shares(level, np.concatenate([trend[..., None], seasonality[..., None], control], axis=-1))
+        baseline = level + shares.sum(axis=-1)
+        channel = media.contribution(design.spend, baseline)  # (sample, date, channel)
+        intercept, trend, seasonality, control = level, shares[..., 0], shares[..., 1], shares[..., 2:]
+    else:
+        channel = media.contribution(design.spend)  # (sample, date, channel)
+        intercept, trend, seasonality, control = (part * y_scale for part in (intercept, trend, seasonality, control))
     mu = intercept + trend + seasonality + channel.sum(axis=-1) + control.sum(axis=-1)
 
     keep = slice(design.n_history, None)
@@ -146,9 +163,33 @@ def predictive(
     -------
     xarray.DataArray, dims (chain, draw, date)
     """
-    mu = decompose(params, design, config)["mu"]
-    sigma = params["sigma"] * design.scales.target
+    mu = decompose(params, design, config)["mu"].transpose("chain", "draw", "date")
+    sigma = params["sigma"].transpose("chain", "draw").to_numpy()
     rng = np.random.default_rng(seed)
     nu = params["nu"].transpose("chain", "draw").to_numpy() if config.model.likelihood == "student_t" else None
     noise = standard_noise(rng, mu.shape, nu)
-    return (mu + sigma * xr.DataArray(noise, dims=mu.dims, coords=mu.coords)).rename("y")
+    values = observations(mu.to_numpy(), sigma, noise, design.scales.target, config.model.form == "multiplicative")
+    return mu.copy(data=values).rename("y")
+
+
+def observations(
+    mu: np.ndarray, sigma: np.ndarray, noise: np.ndarray, target_scale: float, multiplicative: bool
+) -> np.ndarray:
+    """Observed-target draws from the mean and unit noise, in target units.
+
+    Parameters
+    ----------
+    mu : ndarray, dims (*sample_dims, date)
+        The mean (``decompose(...)["mu"]``), target units.
+    sigma : ndarray, dims sample_dims
+        The model's noise scale (scaled target units, or log units when multiplicative).
+    noise : ndarray, same dims as ``mu``
+        Unit noise, see :func:`standard_noise`.
+    target_scale : float
+    multiplicative : bool
+        ``mu · exp(sigma · noise)`` (log-scale noise) instead of ``mu + sigma · target_scale · noise``.
+    """
+    sigma = np.asarray(sigma, dtype=float)[..., None]
+    if multiplicative:
+        return mu * np.exp(sigma * noise)
+    return mu + sigma * target_scale * noise

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from mediamix.config.schema import MMMConfig
+from mediamix.transforms.multiplicative import log_shares
 
 __all__ = ["MediaGroup", "MediaResponse", "sample_major", "thin_draws"]
 
@@ -103,6 +104,13 @@ class MediaResponse:
     target_scale : float
     channels : tuple of str
     saturation_first : bool
+    multiplicative : bool
+        ``form = "multiplicative"``: ``β·effect`` is a log-scale lift of the baseline,
+        ``baseline · (exp(Σ_c β_c·effect_c) − 1)`` in all, split among channels by
+        :func:`~mediamix.transforms.multiplicative.log_shares`.
+    baseline : ndarray or None, dims (sample,)
+        Multiplicative only: the baseline KPI per period that plans (curves, the
+        optimizer) lift, in target units.
     """
 
     groups: tuple[MediaGroup, ...]
@@ -111,6 +119,8 @@ class MediaResponse:
     target_scale: float
     channels: tuple[str, ...]
     saturation_first: bool = False
+    multiplicative: bool = False
+    baseline: np.ndarray | None = None
 
     @classmethod
     def from_arrays(
@@ -132,9 +142,13 @@ class MediaResponse:
 
     @classmethod
     def from_posterior(
-        cls, params: xr.Dataset, config: MMMConfig, channel_scales: np.ndarray, target_scale: float
+        cls, params: xr.Dataset, config: MMMConfig, channel_scales: np.ndarray, target_scale: float,
+        baseline: np.ndarray | None = None,
     ) -> MediaResponse:
-        """Collect the media parameters of a ``posterior`` (or ``prior``) group."""
+        """Collect the media parameters of a ``posterior`` (or ``prior``) group.
+
+        ``baseline`` (sample,) is the level a multiplicative model's plans lift.
+        """
         channels = list(config.data.channels)
         groups = []
         for spec in config.transform_groups():
@@ -158,6 +172,8 @@ class MediaResponse:
             target_scale=float(target_scale),
             channels=tuple(channels),
             saturation_first=config.model.saturation_first,
+            multiplicative=config.model.form == "multiplicative",
+            baseline=baseline,
         )
 
     @property
@@ -191,24 +207,40 @@ class MediaResponse:
         return self._by_group((self.n_samples, x.shape[-2]),
                               lambda g: g.effect(x[..., g.index], self.saturation_first))
 
-    def contribution(self, spend: np.ndarray) -> np.ndarray:
+    def contribution(self, spend: np.ndarray, baseline: np.ndarray | None = None) -> np.ndarray:
         """Contribution of each channel per date and draw, in target units.
 
         Parameters
         ----------
         spend : ndarray, dims (date, channel)
             Spend in the user's units.
+        baseline : ndarray, dims (sample, date), optional
+            Multiplicative only: the baseline each date's media lift (default
+            :attr:`baseline` on every date).
 
         Returns
         -------
         ndarray, dims (sample, date, channel)
         """
-        return self.effect(spend) * self.beta[:, None, :] * self.target_scale
+        if not self.multiplicative:
+            return self.effect(spend) * self.beta[:, None, :] * self.target_scale
+        lift = self.effect(spend) * self.beta[:, None, :]
+        return log_shares(self._level(baseline, lift.shape[1]), lift)
+
+    def _level(self, baseline: np.ndarray | None, n_dates: int) -> np.ndarray:
+        """The baseline per (sample, date) that a multiplicative model's media lift."""
+        if baseline is None:
+            if self.baseline is None:
+                raise ValueError("A multiplicative MediaResponse needs a baseline (per draw, or per draw and date).")
+            baseline = self.baseline[:, None]
+        return np.broadcast_to(np.asarray(baseline, dtype=float), (self.n_samples, n_dates))
 
     def contribution_gradient(self, spend: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Total (optionally date-weighted) contribution per draw and its gradient w.r.t. spend.
 
-        ``total_s = Σ_t Σ_c weights_t · contribution_s[t, c]``. Adstock is linear,
+        ``total_s = Σ_t Σ_c weights_t · contribution_s[t, c]`` (for a multiplicative
+        model ``Σ_t weights_t · B_s · (exp(Σ_c β_c·effect_c,t) − 1)``, the same sum,
+        with ``B`` = :attr:`baseline`). Adstock is linear,
         so the chain rule's transpose of it is the same adstock run backwards in
         time; no automatic differentiation is needed.
 
@@ -226,9 +258,18 @@ class MediaResponse:
         """
         x = self._scaled(spend)
         w = np.ones(x.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+        gradient = np.empty((self.n_samples, *x.shape))
+        if self.multiplicative:  # total = Σ_t w_t·B·(exp(E_t) − 1), E_t = Σ_c β_c·effect_c,t
+            lift = self.effect(spend) * self.beta[:, None, :]
+            level = self._level(None, x.shape[0]) * w[None, :]
+            growth = np.exp(lift.sum(axis=-1))
+            upstream = (level * growth)[:, :, None] * self.beta[:, None, :]  # d total / d effect
+            for g in self.groups:
+                gradient[..., g.index] = g.effect_and_gradient(x[:, g.index], upstream[..., g.index],
+                                                               self.saturation_first)[1]
+            return (level * (growth - 1.0)).sum(axis=1), gradient / self.channel_scales
         scale = self.beta[:, None, :] * self.target_scale * w[None, :, None]
         total = np.zeros(self.n_samples)
-        gradient = np.empty((self.n_samples, *x.shape))
         for g in self.groups:
             upstream = scale[..., g.index]
             effect, gradient[..., g.index] = g.effect_and_gradient(x[:, g.index], upstream, self.saturation_first)
@@ -257,6 +298,22 @@ class MediaResponse:
             else:
                 out[:, g.index] = saturate(lv[None, :, :] * gain)
         return out
+
+    def steady_state_contribution(self, weekly: np.ndarray) -> np.ndarray:
+        """Contribution per period of each channel alone, its spend held every period, dims (sample, channel, point).
+
+        Additive: ``β · steady_state · target_scale``; multiplicative: the lift of
+        :attr:`baseline` by that channel alone, ``B · (exp(β · steady_state) − 1)``.
+
+        Parameters
+        ----------
+        weekly : ndarray, dims (channel, point)
+            Spend per period in user units.
+        """
+        effect = self.steady_state(weekly) * self.beta[:, :, None]
+        if not self.multiplicative:
+            return effect * self.target_scale
+        return self._level(None, 1)[:, :, None] * np.expm1(effect)
 
     def steady_state_gain(self) -> np.ndarray:
         """Adstocked level of one unit of scaled spend held every period, dims (sample, channel)."""

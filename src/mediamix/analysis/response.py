@@ -40,8 +40,9 @@ def response_curves(
 
     The steady state of carryover: spend ``s`` every period gives adstock
     ``s · gain`` (``gain`` = 1 for normalized adstock), so the curve is
-    ``β · saturation(s · gain)`` per draw, from 0 to ``max_multiple`` × the
-    channel's largest historical weekly spend.
+    ``β · saturation(s · gain)`` per draw (a multiplicative model: the lift of
+    the baseline by that channel alone, ``B · (exp(β · saturation(s · gain)) − 1)``),
+    from 0 to ``max_multiple`` × the channel's largest historical weekly spend.
 
     Parameters
     ----------
@@ -60,28 +61,44 @@ def response_curves(
     """
     history_max = design.spend[design.n_history:].max(axis=0)
     grid = np.linspace(0.0, 1.0, points)[None, :] * max_multiple * history_max[:, None]  # (channel, point)
-    curve = media.steady_state(grid) * media.beta[:, :, None] * media.target_scale
+    curve = media.steady_state_contribution(grid)
     out = to_chain_draw(curve, like, ("channel", "point"),
                         {"channel": list(media.channels), "point": np.arange(points)})
     return out.assign_coords(spend=(("channel", "point"), grid)).rename("response")
 
 
-def marginal_roas(media: MediaResponse, design: Design, like: xr.Dataset, step: float = 0.01) -> xr.DataArray:
+def marginal_roas(
+    media: MediaResponse, design: Design, like: xr.Dataset, step: float = 0.01, baseline: np.ndarray | None = None
+) -> xr.DataArray:
     """Return of the next unit of spend at the historical level, per channel.
 
     Each channel's historical spend is scaled up by ``step`` (1%) in every week,
-    others held fixed, and the extra contribution is divided by the extra spend.
+    others held fixed, and the extra KPI is divided by the extra spend.
+
+    Parameters
+    ----------
+    baseline : ndarray, dims (sample, date), optional
+        Multiplicative models: the baseline on each of ``design``'s dates.
 
     Returns
     -------
     xarray.DataArray, dims (chain, draw, channel)
     """
     spend = design.spend
-    base = media.contribution(spend)[:, design.n_history:, :].sum(axis=1)  # (sample, channel)
-    bumped = media.contribution(spend * (1.0 + step))[:, design.n_history:, :].sum(axis=1)
-    extra_spend = step * spend[design.n_history:].sum(axis=0)
-    # Channels are separable (no interaction), so one bumped pass gives every channel's margin.
-    values = (bumped - base) / extra_spend
+    keep = slice(design.n_history, None)
+    extra_spend = step * spend[keep].sum(axis=0)
+    if media.multiplicative:  # channels interact through exp(Σ): bump one channel at a time
+        base = media.contribution(spend, baseline)[:, keep].sum(axis=(1, 2))
+        values = np.empty((media.n_samples, len(media.channels)))
+        for c in range(len(media.channels)):
+            bumped = spend.copy()
+            bumped[:, c] *= 1.0 + step
+            values[:, c] = (media.contribution(bumped, baseline)[:, keep].sum(axis=(1, 2)) - base) / extra_spend[c]
+    else:
+        base = media.contribution(spend)[:, keep, :].sum(axis=1)  # (sample, channel)
+        bumped = media.contribution(spend * (1.0 + step))[:, keep, :].sum(axis=1)
+        # Channels are separable (no interaction), so one bumped pass gives every channel's margin.
+        values = (bumped - base) / extra_spend
     return to_chain_draw(values, like, ("channel",), {"channel": list(media.channels)}).rename("marginal_roas")
 
 

@@ -139,6 +139,11 @@ class ModelConfig(_Section):
     n_changepoints: int = Field(
         10, ge=1, le=100, description="Piecewise trend: slope changes evenly spaced over the training span."
     )
+    form: Literal["additive", "multiplicative"] = Field(
+        "additive",
+        description="multiplicative: log(target) is the sum of the parts, so media and controls scale the baseline"
+        " (the target must be > 0).",
+    )
     likelihood: Literal["normal", "student_t"] = Field(
         "normal", description="Noise distribution; student_t adds degrees of freedom 'nu' for outlier-robust fits."
     )

@@ -33,6 +33,7 @@ def validate_data(
     controls: Sequence[str] = (),
     l_max: int = 1,
     require_spend: bool = True,
+    positive_target: bool = False,
 ) -> pd.DataFrame:
     """Validate a media mix table and return the model's columns, cleanly typed.
 
@@ -53,6 +54,8 @@ def validate_data(
     require_spend : bool, default=True
         Reject a channel with zero spend in every row (right for training; a
         plan to predict may leave a channel off).
+    positive_target : bool, default=False
+        Require the target to be > 0 in every row (a multiplicative model fits its log).
 
     Returns
     -------
@@ -83,6 +86,14 @@ def validate_data(
     numeric = {name: _to_float(df[name], name, dates) for role, name in roles if role != "date"}
     for name, values in numeric.items():
         _check_values(values, name, dates, spend=name in channels)
+    if positive_target and target is not None:
+        not_positive = np.flatnonzero(numeric[target] <= 0)
+        if not_positive.size:
+            rows = _summarize(not_positive, lambda i: f"has {_show(numeric[target][i])}", "are <= 0", dates)
+            raise DataError(
+                f"Column '{target}' (the target) must be > 0 in every row for a multiplicative model, "
+                f"which fits its logarithm: {rows}. Use form = \"additive\", or fix or drop those rows."
+            )
     _check_date_order(dates, date)
     _check_even_steps(dates, date)
     zero = [name for name in channels if not np.any(numeric[name] != 0)]

@@ -97,7 +97,8 @@ class Design:
     fourier : ndarray, dims (date, fourier_mode)
     trend : ndarray or None, dims (date,)
     target : ndarray or None, dims (date,)
-        Scaled target, ``None`` when the table has none (prediction).
+        Scaled target (its logarithm for ``form = "multiplicative"``), ``None``
+        when the table has none (prediction).
     channel_names, control_names, fourier_names : tuple of str
     scales : Scales
     n_history : int
@@ -165,6 +166,8 @@ def make_design(
     target = None
     if d.target in frame.columns:
         target = frame[d.target].to_numpy(dtype=float) / scales.target
+        if m.form == "multiplicative":  # the model is additive on the log scale; y > 0 was validated
+            target = np.log(target)
         if n_history:
             target = np.concatenate([np.full(n_history, np.nan), target])
     trend = linear_trend(dates, scales.start, scales.span_days) if m.trend != "none" else None

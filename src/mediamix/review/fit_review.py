@@ -102,12 +102,13 @@ def review_fit(
         raise ConfigError(f"The 'roas_range' must be (low, high) with low < high. Got {tuple(roas_range)!r} instead.")
     posterior = idata["posterior"].to_dataset()
     mu = decomposition["mu"].transpose(*_SAMPLE, "date").to_numpy().reshape(-1, n_dates)
-    sigma = posterior["sigma"].transpose(*_SAMPLE).to_numpy().reshape(-1) * design.scales.target
+    sigma = posterior["sigma"].transpose(*_SAMPLE).to_numpy().reshape(-1)
     target = config.data.target
     findings = convergence_findings(idata)
     findings += [
         _fit(mu.mean(axis=0), y, target),
-        _posterior_predictive(mu, sigma, y, target, seed, _nu(posterior, config)),
+        _posterior_predictive(mu, sigma, y, target, seed, _nu(posterior, config), design.scales.target,
+                              config.model.form == "multiplicative"),
         _negative_baseline(decomposition, y, target),
         _roas_plausibility(analysis.channel_roas(decomposition, design), (low, high)),
         overlap_finding(posterior, config),
@@ -152,9 +153,10 @@ def _nu(posterior: xr.Dataset, config: MMMConfig) -> np.ndarray | None:
 
 
 def _posterior_predictive(mu: np.ndarray, sigma: np.ndarray, y: np.ndarray, target: str, seed: int,
-                          nu: np.ndarray | None = None) -> Finding:
+                          nu: np.ndarray | None, target_scale: float, multiplicative: bool) -> Finding:
     rng = np.random.default_rng(seed)
-    replicated = mu + sigma[:, None] * analysis.standard_noise(rng, mu.shape, nu)
+    noise = analysis.standard_noise(rng, mu.shape, nu)
+    replicated = analysis.observations(mu, sigma, noise, target_scale, multiplicative)
     p_mean = float(np.mean(replicated.mean(axis=1) >= y.mean()))
     p_sd = float(np.mean(replicated.std(axis=1) >= y.std()))
     lo, hi = PPP_RANGE
