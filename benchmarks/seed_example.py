@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/seed_example.py                 # 3 rounds, the demo config's 4 x 2000 draws
+    python benchmarks/seed_example.py                 # 3 rounds, the demo config's 4 x 1000 draws (+500 tune)
+    python benchmarks/seed_example.py --compare-reparametrization   # nutpie vs nutpie-direct, same run
     python benchmarks/seed_example.py --quick         # smoke test: 1 round, 2 chains, 200 + 200
     python benchmarks/seed_example.py --samplers nutpie,pymc --repeats 5 --json bench.json
 
@@ -68,7 +69,12 @@ FIGURES = ("compile_s", "sampling_s", "total_s", "process_s", "ess_bulk", "ess_t
 # --------------------------------------------------------------------------- worker
 
 def run_worker(sampler: str, seed: int, chains: int, draws: int, tune: int) -> dict:
-    """Fit the demo model once with ``sampler`` and return the figures of one run."""
+    """Fit the demo model once with ``sampler`` and return the figures of one run.
+
+    ``<sampler>-direct`` samples β and the intercept directly, as before the
+    reparametrization of :mod:`mediamix.model.build` (the baseline it is measured against).
+    """
+    import mediamix.model.build as build
     from mediamix.config import parse_config
     from mediamix.data.validate import validate_data
     from mediamix.inference import diagnose, get_sampler
@@ -76,6 +82,8 @@ def run_worker(sampler: str, seed: int, chains: int, draws: int, tune: int) -> d
     from mediamix.model.design import Scales, make_design
     from mediamix.simulate import seed_example
 
+    if sampler.endswith("-direct"):
+        sampler, build.REPARAMETRIZE = sampler.removesuffix("-direct"), False
     ds = seed_example()
     cfg = parse_config(ds.config)
     d = cfg.data
@@ -194,8 +202,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--samplers", default=",".join(SAMPLER_ORDER), help="comma-separated, e.g. nutpie,pymc")
     p.add_argument("--repeats", type=int, default=3, help="rounds; each sampler runs once per round")
     p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--draws", type=int, default=2000)
-    p.add_argument("--tune", type=int, default=1000)
+    p.add_argument("--draws", type=int, default=1000)
+    p.add_argument("--tune", type=int, default=500)
+    p.add_argument("--compare-reparametrization", action="store_true",
+                   help="run nutpie and nutpie-direct (β and intercept sampled directly) alternately")
     p.add_argument("--seed", type=int, default=1, help="seed of round 1; round r uses seed + r - 1")
     p.add_argument("--quick", action="store_true", help="smoke test: 1 round, 2 chains, 200 draws, 200 tune")
     p.add_argument("--cold-first", action="store_true", help="round 1 with empty PyTensor/numba caches")
@@ -215,6 +225,8 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     samplers = [s.strip() for s in args.samplers.split(",") if s.strip()]
+    if args.compare_reparametrization:
+        samplers = [DEFAULT, f"{DEFAULT}-direct"]
     info = machine()
     print(f"mediamix sampler benchmark: demo data, {args.chains} chains x {args.draws} draws "
           f"(+{args.tune} tune), {args.repeats} round(s), samplers {', '.join(samplers)}")

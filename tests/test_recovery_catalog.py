@@ -67,7 +67,12 @@ def _specs(name: str) -> list[ChannelSpec]:
 def recovered(request: pytest.FixtureRequest) -> tuple[MMM, dict]:
     specs = _specs(request.param)
     data = simulate(specs, n_weeks=104, noise_sd=0.1, seed=11)
-    mmm = MMM.from_config(data.config).fit(data.data)
+    config = data.config
+    if request.param == "hill+delayed":
+        # Delayed adstock's corner (alpha -> 0, where theta stops mattering) gives 1-6 divergences
+        # in 4000 draws at target_accept 0.9, 0 at 0.95 (measured over 4 seeds): what the review advises.
+        config = {**config, "fit": {**config["fit"], "target_accept": 0.95}}
+    mmm = MMM.from_config(config).fit(data.data)
     return mmm, data.truth
 
 

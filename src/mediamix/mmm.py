@@ -156,8 +156,8 @@ class MMM:
         sampler: SamplerName = "nutpie",
         method: FitMethod = "nuts",
         chains: int = 4,
-        draws: int = 2000,
-        tune: int = 1000,
+        draws: int = 1000,
+        tune: int = 500,
         seed: int | None = 42,
         target_accept: float = 0.9,
     ) -> None:

@@ -41,8 +41,8 @@ class PriorSampler:
         t0 = time.perf_counter()
         prior = pm.sample_prior_predictive(draws=chains * draws, model=model, random_seed=seed)
         ds = prior["prior"].to_dataset().isel(chain=0, drop=True)
-        free = [rv.name for rv in model.free_RVs]
-        ds = ds[free]
+        kept = [rv.name for rv in (*model.free_RVs, *model.deterministics)]  # as a sampler stores them
+        ds = ds[kept]
         posterior = xr.Dataset(
             {
                 name: (("chain", "draw", *da.dims[1:]), da.to_numpy().reshape(chains, draws, *da.shape[1:]))

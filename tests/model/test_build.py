@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from pytensor.graph.replace import clone_replace
+from scipy import stats
 import pytensor.tensor as pt
 
 from mediamix.analysis import decompose
@@ -30,9 +32,11 @@ def test_model_coords_and_free_variables(prior_fit) -> None:
     assert list(model.coords["control"]) == ["event_1", "event_2"]
     assert list(model.coords["fourier_mode"]) == ["sin_1", "cos_1", "sin_2", "cos_2"]
     free = {rv.name for rv in model.free_RVs}
-    assert free == {"intercept", "beta", "alpha", "lam", "sigma", "gamma_control", "gamma_fourier", "trend_slope"}
-    # Derived quantities stay out of the sampled graph (computed afterwards).
-    assert not model.deterministics
+    assert free == {"intercept_centered", "beta_effect_ref", "alpha", "lam", "sigma", "gamma_control",
+                    "gamma_fourier", "trend_slope"}
+    # Derived quantities stay out of the sampled graph (computed afterwards); only the two
+    # reparametrized coefficients are deterministic, so the posterior has them by name.
+    assert {d.name for d in model.deterministics} == {"intercept", "beta"}
 
 
 def test_per_channel_prior_is_matched_by_name(demo) -> None:
@@ -49,5 +53,56 @@ def test_per_channel_prior_is_matched_by_name(demo) -> None:
     cfg = mmm.config
     frame = validate_data(demo.data, date="date_week", target="y", channels=["x1", "x2"], l_max=8)
     model = build_model(cfg, make_design(frame, cfg, Scales.from_frame(frame, cfg)))
-    sigma = model["beta"].owner.inputs[-1].eval()
-    np.testing.assert_allclose(sigma, [5.0, 0.1])  # ordered like the channels, not like the table
+    import pymc as pm
+
+    beta = pm.sample_prior_predictive(draws=4000, model=model, random_seed=0)["prior"]["beta"]
+    mean = beta.mean(("chain", "draw")).to_numpy()  # HalfNormal(σ) has mean σ·√(2/π)
+    np.testing.assert_allclose(mean, np.array([5.0, 0.1]) * np.sqrt(2 / np.pi), rtol=0.05)  # channel order
+
+
+# ----------------------------------------------------------------- reparametrization
+
+
+def _prior_draws(demo, priors: dict, draws: int = 4000):
+    import pymc as pm
+
+    from mediamix import MMM
+    from mediamix.data import validate_data
+    from mediamix.model.design import Scales, make_design
+
+    cfg = MMM.from_config({**demo.config, "priors": priors}).config
+    d = cfg.data
+    frame = validate_data(demo.data, date=d.date, target=d.target, channels=d.channels, controls=d.controls, l_max=8)
+    model = build_model(cfg, make_design(frame, cfg, Scales.from_frame(frame, cfg)))
+    return model, pm.sample_prior_predictive(draws=draws, model=model, random_seed=3)["prior"]
+
+
+@pytest.mark.parametrize(
+    ("priors", "expected"),
+    [
+        ({}, {"beta": stats.halfnorm(scale=2.0), "intercept": stats.norm(0.0, 2.0)}),
+        ({"beta": {"dist": "Gamma", "alpha": 2.0, "beta": {"x1": 1.0, "x2": 4.0}},
+          "intercept": {"dist": "StudentT", "nu": 4.0, "mu": 1.0, "sigma": 0.5}},
+         {"beta": [stats.gamma(2.0, scale=1.0), stats.gamma(2.0, scale=0.25)], "intercept": stats.t(4.0, 1.0, 0.5)}),
+        ({"beta": {"dist": "LogNormal", "mu": -1.0, "sigma": 0.5}}, {"beta": stats.lognorm(0.5, scale=np.exp(-1.0))}),
+    ],
+    ids=["defaults", "gamma+studentt", "lognormal"],
+)
+def test_reparametrized_coefficients_keep_their_prior(demo, priors, expected) -> None:
+    """β = effect_ref / saturation(x_ref) and intercept = level − mean(rest) have exactly the priors asked for."""
+    model, prior = _prior_draws(demo, priors)
+    assert {"beta_effect_ref", "intercept_centered"} <= {rv.name for rv in model.free_RVs}
+    for name, dist in expected.items():
+        values = prior[name].to_numpy().reshape(-1, *prior[name].shape[2:])
+        columns = values.T if values.ndim == 2 else [values]
+        dists = dist if isinstance(dist, list) else [dist] * len(columns)
+        for column, d in zip(columns, dists):
+            assert stats.kstest(column, d.cdf).pvalue > 1e-3, (name, priors)
+
+
+def test_priors_outside_the_families_keep_the_direct_parametrization(demo) -> None:
+    model, prior = _prior_draws(demo, {"beta": {"dist": "Beta", "alpha": 2.0, "beta": 5.0},
+                                       "intercept": {"dist": "HalfNormal", "sigma": 1.0}}, draws=2000)
+    free = {rv.name for rv in model.free_RVs}
+    assert {"beta", "intercept"} <= free and not {"beta_effect_ref", "intercept_centered"} & free
+    assert stats.kstest(prior["beta"].to_numpy().ravel(), stats.beta(2.0, 5.0).cdf).pvalue > 1e-3

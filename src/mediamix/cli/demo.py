@@ -21,7 +21,7 @@ __all__ = ["demo_command"]
 def demo_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("mediamix-demo"),
     chains: Annotated[int | None, typer.Option(help="Chains (default: the config's 4).")] = None,
-    draws: Annotated[int | None, typer.Option(help="Draws per chain (default 2000).")] = None,
+    draws: Annotated[int | None, typer.Option(help="Draws per chain (default 1000).")] = None,
     tune: Annotated[int | None, typer.Option(help="Tuning steps per chain (default 1000).")] = None,
     sampler: Annotated[str | None, typer.Option(help="nutpie, pymc or numpyro.")] = None,
     method: Annotated[str | None, typer.Option(

@@ -184,8 +184,8 @@ class FitConfig(_Section):
     method: FitMethod = "nuts"
     sampler: SamplerName = "nutpie"
     chains: int = Field(4, ge=1, le=64)
-    draws: int = Field(2000, ge=1)
-    tune: int = Field(1000, ge=0)
+    draws: int = Field(1000, ge=1)
+    tune: int = Field(500, ge=0)
     seed: int | None = Field(42, ge=0)
     target_accept: float = Field(0.9, gt=0.5, lt=1.0)
 
