@@ -202,3 +202,23 @@ def test_multiplicative_fit_recovers_every_channels_roas(data, tmp_path: Path) -
         assert roas["hdi_low"] <= t["roas"] <= roas["hdi_high"], (channel, t["roas"], roas)
     assert summary["diagnostics"]["divergences"] == 0
     assert summary["model"]["form"] == "multiplicative"
+
+
+@pytest.mark.slow
+def test_log_log_model_recovers_roas() -> None:
+    """form = multiplicative with saturation = log: KPI ∝ (1 + x/κ)^β, β the elasticity (the log-log MMM)."""
+    specs = [
+        ChannelSpec("tv", saturation="log", beta=0.10, adstock_params={"alpha": 0.5},
+                    saturation_params={"log_offset": 0.1}, off_share=0.3),
+        ChannelSpec("search", saturation="log", beta=0.06, adstock_params={"alpha": 0.2},
+                    saturation_params={"log_offset": 0.2}, off_share=0.3),
+    ]
+    data = simulate(specs, n_weeks=156, noise_sd=0.05, seed=5, form="multiplicative", intercept=1.0, trend=0.3,
+                    seasonality=0.2)
+    assert data.config["model"]["saturation"] == "log"
+    mmm = MMM.from_config(data.config).fit(data.data)
+    assert mmm.diagnostics_.divergences == 0 and mmm.diagnostics_.r_hat_max <= 1.01
+    summary = mmm.channel_summary()
+    for channel, truth in data.truth["channels"].items():
+        roas = summary[channel]["roas"]
+        assert roas["hdi_low"] <= truth["roas"] <= roas["hdi_high"], (channel, truth["roas"], roas)

@@ -26,6 +26,7 @@ EXPECTED_SATURATIONS = {
     "michaelis_menten": ["mm_half"],
     "tanh": ["tanh_scale"],
     "power": ["power_exponent"],
+    "log": ["log_offset"],
 }
 ALL = {**{f"adstock:{k}": v for k, v in ADSTOCKS.items()}, **{f"saturation:{k}": v for k, v in SATURATIONS.items()}}
 

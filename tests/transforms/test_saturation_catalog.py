@@ -17,6 +17,7 @@ from mediamix.transforms import (
     HillSaturation,
     LogisticSaturation,
     MichaelisMentenSaturation,
+    LogSaturation,
     PowerSaturation,
     TanhSaturation,
 )
@@ -37,6 +38,7 @@ def random_params(name: str, rng: np.random.Generator, size: tuple[int, ...]) ->
         "mm_half": lambda: rng.uniform(0.1, 1.5, size),
         "tanh_scale": lambda: rng.uniform(0.2, 2.5, size),
         "power_exponent": lambda: rng.uniform(0.05, 0.95, size),
+        "log_offset": lambda: rng.uniform(0.01, 1.0, size),
     }
     return {k: draw[k]() for k in SATURATIONS[name].default_priors}
 
@@ -91,6 +93,21 @@ def test_power_by_hand() -> None:
     x = np.array([[4.0, 8.0], [0.25, 0.0]])
     out = PowerSaturation().apply_np(x, power_exponent=np.array([0.5, 1 / 3]))
     np.testing.assert_allclose(out, [[2.0, 2.0], [0.5, 0.0]], rtol=1e-14)
+
+
+def test_log_by_hand() -> None:
+    # log(1 + x/κ): κ = 1, x = e - 1 -> 1; κ = 0.5, x = 1.5 -> log 4; x = 0 -> 0.
+    x = np.array([[math.e - 1.0, 1.5], [0.0, 0.0]])
+    out = LogSaturation().apply_np(x, log_offset=np.array([1.0, 0.5]))
+    np.testing.assert_allclose(out, [[1.0, math.log(4.0)], [0.0, 0.0]], rtol=1e-14)
+
+
+def test_log_gives_a_constant_elasticity_in_the_multiplicative_form() -> None:
+    """exp(β · log(1 + x/κ)) = (1 + x/κ)^β: doubling spend far above κ multiplies the KPI by 2^β."""
+    beta, kappa = 0.3, np.array([1e-3])
+    x = np.array([[50.0], [100.0]])
+    kpi = np.exp(beta * LogSaturation().apply_np(x, log_offset=kappa))
+    np.testing.assert_allclose(kpi[1] / kpi[0], 2.0**beta, rtol=1e-4)
 
 
 def test_tanh_is_logistic_with_lam_two_over_scale(x: np.ndarray) -> None:

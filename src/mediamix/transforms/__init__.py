@@ -19,6 +19,7 @@ from mediamix.transforms.saturation import (
     HillSaturation,
     LogisticSaturation,
     MichaelisMentenSaturation,
+    LogSaturation,
     PowerSaturation,
     TanhSaturation,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "HillSaturation",
     "MichaelisMentenSaturation",
     "TanhSaturation",
+    "LogSaturation",
     "PowerSaturation",
     "fourier_features",
     "fourier_labels",
