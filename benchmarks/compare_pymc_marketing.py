@@ -16,13 +16,13 @@ What is compared
 The same data (``mediamix.simulate.seed_example()``, written to a CSV), the same model and the same
 seed, each run a fresh process timed from its start to its results written:
 
-- mediamix  : ``mediamix fit DATA --config CONFIG --out DIR`` (the demo config: nutpie,
-              4 chains x 1000 tune + 2000 draws, target_accept 0.9); it writes summary.json,
+- mediamix  : ``mediamix fit DATA --config CONFIG --out DIR`` with its defaults (nutpie,
+              4 chains x 500 tune + 1000 draws, target_accept 0.9); it writes summary.json,
               posterior.nc, CSV tables and report.html.
 - pmm-pymc  : pymc-marketing's ``MMM.fit`` with ``nuts_sampler="pymc"`` (PyMC's own NUTS), writing
-              summary.json and model.nc (``MMM.save``). At 2000 draws (mediamix's default) and at
-              1000 (pymc-marketing's default).
-- pmm-nutpie: the same with ``nuts_sampler="nutpie"``, at 2000 and 1000 draws.
+              summary.json and model.nc (``MMM.save``), with its defaults: 1000 tune + 1000 draws
+              (``--draws``/``--pmm-default-draws`` add a second draw count when they differ).
+- pmm-nutpie: the same with ``nuts_sampler="nutpie"``.
 
 pymc-marketing's default sampler is whatever ``pm.sample`` picks: PyMC >= 6.3 picks nutpie when it
 is installed (as in ``.venv-bench``) and PyMC's own NUTS otherwise. So "pymc-marketing's default"
@@ -91,6 +91,10 @@ class Case:
     sampler: str
     draws: int
 
+    def tune(self, args: argparse.Namespace) -> int:
+        """Each side's own default number of tuning steps (``--mediamix-tune`` / ``--tune``)."""
+        return args.mediamix_tune if self.side == "mediamix" else args.tune
+
 
 def cases(draws: int, pmm_draws: int) -> list[Case]:
     out = [Case("mediamix", "mediamix", "nutpie", draws)]
@@ -125,7 +129,7 @@ def run_once(case: Case, args: argparse.Namespace, files: dict[str, Path], cache
     """One fresh process; its wall time and the figures it wrote, or ``{"error": ...}``."""
     out = Path(tempfile.mkdtemp(prefix=f"{case.name}-", dir=files["data"].parent))
     shutil.rmtree(out)  # mediamix fit wants to create it
-    cmd = command(case, args, files, out, seed, chains or args.chains, args.tune if tune is None else tune,
+    cmd = command(case, args, files, out, seed, chains or args.chains, case.tune(args) if tune is None else tune,
                   draws or case.draws)
     done = run_timed(cmd, cache_env(cache), args.timeout, cwd=ROOT)
     if done is None:
@@ -241,8 +245,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="interpreter with pymc-marketing 1.3.0 (default: .venv-bench/bin/python)")
     p.add_argument("--repeats", type=int, default=2, help="rounds; each case runs cold and warm once per round")
     p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--tune", type=int, default=1000)
-    p.add_argument("--draws", type=int, default=2000, help="draws per chain of mediamix and pymc-marketing")
+    p.add_argument("--tune", type=int, default=1000, help="pymc-marketing's tuning steps (its default)")
+    p.add_argument("--mediamix-tune", type=int, default=500, help="mediamix's tuning steps (its default)")
+    p.add_argument("--draws", type=int, default=1000, help="draws per chain of mediamix and pymc-marketing")
     p.add_argument("--pmm-default-draws", type=int, default=1000,
                    help="pymc-marketing also runs at this many draws (its default)")
     p.add_argument("--modes", default="cold,warm", help="cold, warm or both")
@@ -253,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", metavar="PATH", help="also write every run, the medians and the ratios as JSON")
     args = p.parse_args(argv)
     if args.quick:
-        args.repeats, args.chains, args.tune, args.draws, args.pmm_default_draws = 1, 2, 200, 200, 200
+        args.repeats, args.chains, args.tune, args.mediamix_tune, args.draws, args.pmm_default_draws = 1, 2, 200, 200, 200, 200
         args.modes = "warm"
     if not Path(args.pmm_python).exists():
         sys.exit(f"No pymc-marketing interpreter at {args.pmm_python}: run `make bench-compare` "
@@ -265,8 +270,9 @@ def main(argv: list[str] | None = None) -> None:
         all_cases = [c for c in all_cases if c.name in keep]
 
     info = machine(args.pmm_python)
-    print(f"mediamix vs pymc-marketing: demo data, {args.chains} chains x {args.tune} tune + draws "
-          f"({', '.join(f'{c.name} {c.draws}' for c in all_cases)}), {args.repeats} round(s), modes {', '.join(modes)}")
+    print(f"mediamix vs pymc-marketing: demo data, {args.chains} chains, tune + draws "
+          f"({', '.join(f'{c.name} {c.tune(args)} + {c.draws}' for c in all_cases)}), {args.repeats} round(s), "
+          f"modes {', '.join(modes)}")
     print("machine: " + json.dumps(info), flush=True)
 
     runs: list[dict] = []

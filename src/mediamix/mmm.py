@@ -298,6 +298,7 @@ class MMM:
         }
         self._decomposition: xr.Dataset | None = None
         self._reviews: dict[tuple[float, ...], Review] = {}
+        self._marginal_roas: dict[float, xr.DataArray] = {}
         for problem in self.diagnostics_.problems():
             warnings.warn(problem, ConvergenceWarning, stacklevel=2)
         return self
@@ -671,6 +672,7 @@ class MMM:
         self.timing_ = dict(summary.get("timing", {}))
         self._decomposition = None
         self._reviews = {}
+        self._marginal_roas = {}
         return self
 
     # ------------------------------------------------ curves and budgets
@@ -701,8 +703,12 @@ class MMM:
 
     def marginal_roas(self, step: float = 0.01) -> xr.DataArray:
         """Return of the next unit of spend at the historical level, dims (chain, draw, channel)."""
-        baseline = self._baseline() if self.config_.model.form == "multiplicative" else None
-        return response.marginal_roas(self.media_response(), self.design_, self.posterior, step, baseline)
+        self._check_fitted()
+        if step not in self._marginal_roas:  # per fit: fit() and load() reset it
+            baseline = self._baseline() if self.config_.model.form == "multiplicative" else None
+            self._marginal_roas[step] = response.marginal_roas(self.media_response(), self.design_, self.posterior,
+                                                               step, baseline)
+        return self._marginal_roas[step]
 
     def response_curves(self, points: int = 41, max_multiple: float = 2.0) -> xr.DataArray:
         """Expected weekly contribution at a constant weekly spend from 0 to ``max_multiple`` × the historical maximum.

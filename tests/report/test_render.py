@@ -155,6 +155,28 @@ def test_parameter_draws_follow_the_priors(prior_fit: MMM) -> None:
     assert np.mean(big[0].prior) == pytest.approx(sigma * np.sqrt(2 / np.pi), rel=0.2)
 
 
+def test_drawing_a_chart_does_not_load_a_lazily_registered_module(prior_data: ReportData, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """ArviZ registers ``jax`` lazily; matplotlib's ``sys.modules["jax"].Array`` probe would import it."""
+    import importlib.util
+    import sys
+
+    source = tmp_path / "heavy_lazy_module.py"
+    source.write_text("LOADED.append(1)\nArray = object\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("heavy_lazy_module", source)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    loaded: list[int] = []
+    module.__dict__["LOADED"] = loaded
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(sys.modules, "heavy_lazy_module", module)
+    monkeypatch.setattr(matplotlib.cbook, "_is_jax_array",
+                        lambda x: isinstance(x, getattr(sys.modules.get("heavy_lazy_module"), "Array", ())))
+    png = figures.spend_chart(prior_data)
+    assert png.startswith(b"\x89PNG") and loaded == []
+    assert sys.modules["heavy_lazy_module"] is module  # put back afterwards
+
+
 def test_charts_are_pngs_and_leave_matplotlib_settings_alone(prior_data: ReportData) -> None:
     before = (matplotlib.get_backend(), dict(matplotlib.rcParams))
     for name in figures.__all__:
