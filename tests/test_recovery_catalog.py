@@ -70,8 +70,8 @@ def recovered(request: pytest.FixtureRequest) -> tuple[MMM, dict]:
     config = data.config
     if request.param == "hill+delayed":
         # Delayed adstock's corner (alpha -> 0, where theta stops mattering) gives 1-6 divergences
-        # in 4000 draws at target_accept 0.9, 0 at 0.95 (measured over 4 seeds): what the review advises.
-        config = {**config, "fit": {**config["fit"], "target_accept": 0.95}}
+        # in 4000 draws at target_accept 0.9, 0-1 at 0.95 and 0 at 0.97 (4 seeds): what the review advises.
+        config = {**config, "fit": {**config["fit"], "target_accept": 0.97}}
     mmm = MMM.from_config(config).fit(data.data)
     return mmm, data.truth
 

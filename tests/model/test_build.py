@@ -106,3 +106,40 @@ def test_priors_outside_the_families_keep_the_direct_parametrization(demo) -> No
     free = {rv.name for rv in model.free_RVs}
     assert {"beta", "intercept"} <= free and not {"beta_effect_ref", "intercept_centered"} & free
     assert stats.kstest(prior["beta"].to_numpy().ravel(), stats.beta(2.0, 5.0).cdf).pvalue > 1e-3
+
+
+def test_prior_numbers_are_one_model_input_so_new_numbers_reuse_the_compiled_code(demo, monkeypatch) -> None:
+    """Two priors that differ only in a number compile to the same cached callbacks (keys equal)."""
+    import pytensor.link.numba.cache as cache
+    from pytensor.graph.basic import ancestors
+    from pytensor.graph.basic import Constant
+
+    from mediamix import MMM
+    from mediamix.data import validate_data
+    from mediamix.inference.samplers import compile_nutpie
+    from mediamix.model.design import Scales, make_design
+
+    keys: list[str] = []
+    register = cache.compile_numba_function_src
+
+    def spy(src, function_name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if function_name.startswith("nutpie_"):
+            keys.append(kwargs["cache_key"])
+        return register(src, function_name, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "compile_numba_function_src", spy)
+    models = []
+    for sigma in (1.3, 2.7):
+        cfg = MMM.from_config({**demo.config, "priors": {"beta": {"dist": "HalfNormal", "sigma": sigma}}}).config
+        d = cfg.data
+        frame = validate_data(demo.data, date=d.date, target=d.target, channels=d.channels, controls=d.controls,
+                              l_max=8)
+        model = build_model(cfg, make_design(frame, cfg, Scales.from_frame(frame, cfg)))
+        compile_nutpie(model)
+        models.append(model)
+    assert len(keys) == 4 and keys[:2] == keys[2:]  # logp and expand callbacks: the same code
+    vector = [v for v in ancestors([models[1].logp()]) if getattr(v, "name", None) == "prior_parameters"]
+    assert len(vector) == 1 and 2.7 in vector[0].get_value()
+    constants = {float(np.ravel(c.data)[0]) for c in ancestors([models[1].logp()])
+                 if isinstance(c, Constant) and np.size(c.data) == 1}
+    assert 2.7 not in constants and 1.3 not in constants

@@ -118,11 +118,10 @@ class NutpieSampler:
 # plain ``nutpie.compile_pymc_model`` for the same seed. Other nutpie versions, or
 # ``numba__cache=False``, take nutpie's own path (still without fastmath, see ``compile_nutpie``).
 #
-# Shared variables (``pm.Data``, and the data and prior numbers that ``build_model`` makes model
-# inputs) are read at runtime from nutpie's ``user_data``, so neither PyTensor's key nor the
-# callbacks' depend on their values: a refit with new data of the same shape or new prior numbers
-# compiles in ~1.5 s (demo, warm caches) instead of ~6 s. Cost measured on the demo: ~15 % more
-# time per gradient (14.1 -> 16.3 us, 1 chain) and a slower first compile into empty caches.
+# Shared variables (``pm.Data``, and the vector of prior numbers that ``build_model`` makes a model
+# input, see ``mediamix.model.build.PriorParameters``) are read at runtime from nutpie's
+# ``user_data``, so neither PyTensor's key nor the callbacks' depend on their values: a refit with
+# other prior numbers compiles in ~1.9 s (demo, warm caches) instead of 6.7-6.9 s.
 
 _NUTPIE_LOGP_SRC = """
 def nutpie_logp(dim, x_, out_, logp_, user_data_):
