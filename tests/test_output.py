@@ -84,3 +84,24 @@ def test_the_folder_gets_ordinary_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755
+
+
+def test_collector_paused_turns_the_collector_back_on() -> None:
+    import gc
+
+    from mediamix.output import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()  # no full scans of a fit's objects while the folder is written
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("an error while writing")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a process that turned it off keeps it off
+    finally:
+        gc.enable()

@@ -617,6 +617,10 @@ class MMM:
             More text files to write into the folder, by file name.
         """
         self._check_fitted()
+        with output.collector_paused():
+            return self._save(path, extra_files)
+
+    def _save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None) -> Path:
         summary = self.summary_dict()
         contributions = self.contributions()
         tables = self.attribution_tables()
