@@ -46,6 +46,7 @@ def test_divergences_raise_a_convergence_warning(demo) -> None:
     with pytest.warns(ConvergenceWarning) as record:  # prior draws also fail r-hat and ESS, by design
         mmm.fit(demo.data, sampler=PriorSampler(divergences=3), chains=2, draws=20)
     assert any("3 divergent transitions" in str(w.message) for w in record)
+    assert {w.filename for w in record if w.category is ConvergenceWarning} == {__file__}  # points at the caller
 
 
 def test_predict_in_sample_equals_fitted_mean(prior_fit, demo) -> None:
@@ -150,3 +151,20 @@ def test_a_backend_failure_becomes_a_sampling_error(demo) -> None:
 
     with pytest.raises(mediamix.SamplingError, match="The broken sampler failed: FloatingPointError"):
         MMM.from_config(demo.config).fit(demo.data, sampler=Broken())
+
+
+def test_fit_pauses_the_garbage_collector_and_turns_it_back_on(demo) -> None:
+    """Compiling makes heaps of short-lived objects; fit() runs without cyclic collections, then restores them."""
+    import gc
+
+    seen: list[bool] = []
+
+    class Recording(PriorSampler):
+        def sample(self, model, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(gc.isenabled())
+            return super().sample(model, **kwargs)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        MMM.from_config(demo.config).fit(demo.data, sampler=Recording(), chains=1, draws=5)
+    assert seen == [False] and gc.isenabled()

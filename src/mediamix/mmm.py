@@ -250,6 +250,21 @@ class MMM:
         ConvergenceWarning
             When r-hat > 1.01, ESS < 400 or there are divergences, saying what to try.
         """
+        with output.collector_paused():  # PyTensor's compile makes heaps of objects: 1.8 -> 1.15 s on the demo
+            return self._fit(data=data, sampler=sampler, method=method, chains=chains, draws=draws, tune=tune, seed=seed, progressbar=progressbar)
+
+    def _fit(
+        self,
+        data: pd.DataFrame | str | os.PathLike[str],
+        *,
+        sampler: SamplerName | Sampler | None = None,
+        method: FitMethod | None = None,
+        chains: int | None = None,
+        draws: int | None = None,
+        tune: int | None = None,
+        seed: int | None = None,
+        progressbar: bool = False,
+    ) -> MMM:
         from mediamix.model.build import build_model  # PyMC is imported only when fitting
 
         start = time.perf_counter()
@@ -261,7 +276,7 @@ class MMM:
             config = config.with_fit(seed=int(np.random.SeedSequence().generate_state(1)[0]))
         frame = self._validate(data, training=True, config=config)
         for finding in check_data(frame, config).problems():
-            warnings.warn(f"{finding.message} {finding.next_step}", DataWarning, stacklevel=2)
+            warnings.warn(f"{finding.message} {finding.next_step}", DataWarning, stacklevel=3)  # the caller of fit()
         scales = Scales.from_frame(frame, config)
         design = make_design(frame, config, scales)
         model = build_model(config, design)
@@ -300,7 +315,7 @@ class MMM:
         self._reviews: dict[tuple[float, ...], Review] = {}
         self._marginal_roas: dict[float, xr.DataArray] = {}
         for problem in self.diagnostics_.problems():
-            warnings.warn(problem, ConvergenceWarning, stacklevel=2)
+            warnings.warn(problem, ConvergenceWarning, stacklevel=3)  # the caller of fit()
         return self
 
     def _validate(self, data: Any, *, training: bool, config: MMMConfig | None = None) -> pd.DataFrame:

@@ -87,9 +87,9 @@ def check_target(target: str | os.PathLike[str]) -> None:
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while the block runs (reference counting still frees memory).
 
-    A fitted model leaves ~400k tracked objects (PyTensor graphs, compiled functions); writing an
-    output folder allocates a lot (matplotlib charts), and every full collection walked all of them:
-    writing the demo's folder took 1.93-2.04 s, paused 1.68-1.71 s. The collector runs again
+    Used around ``MMM.fit`` (PyTensor's compile makes heaps of objects: demo warm compile 1.7-1.8 s,
+    paused 1.15-1.2 s) and ``MMM.save`` (a fitted model leaves ~400k tracked objects, and writing the
+    folder's charts triggered full collections that walked them all: 1.93-2.04 s, paused 1.68-1.71 s). The collector runs again
     afterwards (if it was on), and collects what the block left behind.
     """
     if not gc.isenabled():
