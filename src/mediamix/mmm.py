@@ -251,72 +251,59 @@ class MMM:
             When r-hat > 1.01, ESS < 400 or there are divergences, saying what to try.
         """
         with output.collector_paused():  # PyTensor's compile makes heaps of objects: 1.8 -> 1.15 s on the demo
-            return self._fit(data=data, sampler=sampler, method=method, chains=chains, draws=draws, tune=tune, seed=seed, progressbar=progressbar)
+            from mediamix.model.build import build_model  # PyMC is imported only when fitting
 
-    def _fit(
-        self,
-        data: pd.DataFrame | str | os.PathLike[str],
-        *,
-        sampler: SamplerName | Sampler | None = None,
-        method: FitMethod | None = None,
-        chains: int | None = None,
-        draws: int | None = None,
-        tune: int | None = None,
-        seed: int | None = None,
-        progressbar: bool = False,
-    ) -> MMM:
-        from mediamix.model.build import build_model  # PyMC is imported only when fitting
-
-        start = time.perf_counter()
-        backend = None if sampler is None or isinstance(sampler, str) else sampler
-        config = self.config.with_fit(
-            sampler=None if backend else sampler, method=method, chains=chains, draws=draws, tune=tune, seed=seed
-        )
-        if config.fit.seed is None:  # draw one, and record it so the fit can be reproduced
-            config = config.with_fit(seed=int(np.random.SeedSequence().generate_state(1)[0]))
-        frame = self._validate(data, training=True, config=config)
-        for finding in check_data(frame, config).problems():
-            warnings.warn(f"{finding.message} {finding.next_step}", DataWarning, stacklevel=3)  # the caller of fit()
-        scales = Scales.from_frame(frame, config)
-        design = make_design(frame, config, scales)
-        model = build_model(config, design)
-        fit = config.fit
-        runner = backend or (get_sampler(fit.sampler) if fit.method == "nuts" else get_approximation(fit.method))
-        try:
-            result = runner.sample(
-                model,
-                chains=fit.chains,
-                draws=fit.draws,
-                tune=fit.tune,
-                seed=fit.seed,
-                target_accept=fit.target_accept,
-                progressbar=progressbar,
+            start = time.perf_counter()
+            backend = None if sampler is None or isinstance(sampler, str) else sampler
+            config = self.config.with_fit(
+                sampler=None if backend else sampler, method=method, chains=chains, draws=draws, tune=tune, seed=seed
             )
-        except MediamixError:
-            raise
-        except Exception as err:  # a backend's own error: say which backend, keep the cause chained
-            kind, other = ("sampler", "--sampler pymc") if fit.method == "nuts" else ("approximation", "--method nuts")
-            raise SamplingError(
-                f"The {runner.name} {kind} failed: {type(err).__name__}: {err}. "
-                f"Check the priors (e.g. a prior that puts no mass where the data are), or try {other}."
-            ) from err
-        self.config_ = config
-        self.data_ = frame
-        self.scales_ = scales
-        self.design_ = design
-        self.idata_ = result.idata
-        self.diagnostics_ = diagnose(result.idata)
-        self.timing_ = {
-            "compile_s": result.compile_s,
-            "sampling_s": result.sampling_s,
-            "total_s": time.perf_counter() - start,
-        }
-        self._decomposition: xr.Dataset | None = None
-        self._reviews: dict[tuple[float, ...], Review] = {}
-        self._marginal_roas: dict[float, xr.DataArray] = {}
-        for problem in self.diagnostics_.problems():
-            warnings.warn(problem, ConvergenceWarning, stacklevel=3)  # the caller of fit()
-        return self
+            if config.fit.seed is None:  # draw one, and record it so the fit can be reproduced
+                config = config.with_fit(seed=int(np.random.SeedSequence().generate_state(1)[0]))
+            frame = self._validate(data, training=True, config=config)
+            for finding in check_data(frame, config).problems():
+                warnings.warn(f"{finding.message} {finding.next_step}", DataWarning, stacklevel=2)
+            scales = Scales.from_frame(frame, config)
+            design = make_design(frame, config, scales)
+            model = build_model(config, design)
+            fit = config.fit
+            runner = backend or (get_sampler(fit.sampler) if fit.method == "nuts" else get_approximation(fit.method))
+            try:
+                result = runner.sample(
+                    model,
+                    chains=fit.chains,
+                    draws=fit.draws,
+                    tune=fit.tune,
+                    seed=fit.seed,
+                    target_accept=fit.target_accept,
+                    progressbar=progressbar,
+                )
+            except MediamixError:
+                raise
+            except Exception as err:  # a backend's own error: say which backend, keep the cause chained
+                nuts = fit.method == "nuts"
+                kind, other = ("sampler", "--sampler pymc") if nuts else ("approximation", "--method nuts")
+                raise SamplingError(
+                    f"The {runner.name} {kind} failed: {type(err).__name__}: {err}. "
+                    f"Check the priors (e.g. a prior that puts no mass where the data are), or try {other}."
+                ) from err
+            self.config_ = config
+            self.data_ = frame
+            self.scales_ = scales
+            self.design_ = design
+            self.idata_ = result.idata
+            self.diagnostics_ = diagnose(result.idata)
+            self.timing_ = {
+                "compile_s": result.compile_s,
+                "sampling_s": result.sampling_s,
+                "total_s": time.perf_counter() - start,
+            }
+            self._decomposition: xr.Dataset | None = None
+            self._reviews: dict[tuple[float, ...], Review] = {}
+            self._marginal_roas: dict[float, xr.DataArray] = {}
+            for problem in self.diagnostics_.problems():
+                warnings.warn(problem, ConvergenceWarning, stacklevel=2)
+            return self
 
     def _validate(self, data: Any, *, training: bool, config: MMMConfig | None = None) -> pd.DataFrame:
         config = config or self.config
