@@ -1,8 +1,10 @@
-"""Run one benchmark worker in a fresh process, timed, killed with its children on timeout."""
+"""What every benchmark shares: a timed worker process (killed with its children on timeout) and the machine line."""
 
 from __future__ import annotations
 
+import importlib.metadata as metadata
 import os
+import platform
 import signal
 import subprocess
 import time
@@ -36,3 +38,18 @@ def run_timed(cmd: list[str], env: dict[str, str], timeout: float, cwd: str | os
         proc.communicate()
         return None
     return Finished(proc.returncode, stdout, stderr, time.perf_counter() - t0)
+
+
+def package_version(name: str) -> str:
+    """The installed version of ``name``, or ``"not installed"``."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine(packages: tuple[str, ...], **extra: object) -> dict:
+    """CPU count, platform, Python, the ``packages``' versions, ``extra`` and the load average now."""
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            **{name: package_version(name) for name in packages}, **extra,
+            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}

@@ -44,14 +44,12 @@ median of rounds 2..N as "warm"; time ratios use the warm medians (first-run one
 from __future__ import annotations
 
 import argparse
-import importlib.metadata as metadata
 import json
 import os
-import platform
 import statistics
 import sys
 
-from _process import run_timed  # benchmarks/ is on sys.path when a script runs
+from _process import machine, run_timed  # benchmarks/ is on sys.path when a script runs
 
 METHODS = ("nuts", "map", "advi")
 FIGURES = ("compile_s", "fit_s", "total_s", "process_s")
@@ -185,17 +183,6 @@ def summarize(runs: dict[str, list[dict]]) -> dict[str, dict]:
     return out
 
 
-def machine() -> dict:
-    def version(pkg: str) -> str:
-        try:
-            return metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            **{pkg: version(pkg) for pkg in ("mediamix", "pymc", "pytensor", "nutpie", "blackjax", "jax")},
-            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
-
-
 def print_table(summary: dict[str, dict]) -> None:
     nuts = summary.get("nuts", {})
     pick = {n: s.get("warm") or s.get("first") for n, s in summary.items() if "roas" in s}
@@ -251,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] + (["pathfinder"] if args.pathfinder else [])
-    info = machine()
+    info = machine(("mediamix", "pymc", "pytensor", "nutpie", "blackjax", "jax"))
     data = f"simulated {args.case}" if args.case else "demo data"
     print(f"mediamix approximate-fit benchmark: {data}, NUTS {args.chains} chains x {args.draws} draws "
           f"(+{args.tune} tune), approximations 1 x {args.draws} draws, {args.repeats} round(s), "

@@ -62,10 +62,8 @@ mediamix's min bulk ESS per process second / pymc-marketing's.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata as metadata
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -74,7 +72,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from _process import run_timed  # benchmarks/ is on sys.path when a script runs
+from _process import machine, package_version, run_timed  # benchmarks/ is on sys.path when a script runs
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -167,13 +165,7 @@ def write_inputs(folder: Path) -> dict[str, Path]:
     return files
 
 
-def machine(pmm_python: str) -> dict:
-    def version(pkg: str) -> str:
-        try:
-            return metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-
+def machine_info(pmm_python: str) -> dict:
     probe = ("import importlib.metadata as m, json, platform; "
              "print(json.dumps({'python': platform.python_version(), "
              "**{p: m.version(p) for p in ('pymc-marketing', 'pymc', 'pytensor', 'nutpie', 'numpy')}}))")
@@ -182,9 +174,8 @@ def machine(pmm_python: str) -> dict:
                                         check=True, timeout=120).stdout)
     except (OSError, subprocess.SubprocessError, ValueError) as err:
         pmm = {"error": str(err)}
-    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "mediamix_side": {p: version(p) for p in ("mediamix", "pymc", "pytensor", "nutpie", "numpy")},
-            "pmm_side": pmm, "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    mediamix_side = {p: package_version(p) for p in ("mediamix", "pymc", "pytensor", "nutpie", "numpy")}
+    return machine((), mediamix_side=mediamix_side, pmm_side=pmm)
 
 
 def fmt(x: float | None, digits: int = 1) -> str:
@@ -269,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
         keep = set(args.only.split(",")) | {"mediamix"}
         all_cases = [c for c in all_cases if c.name in keep]
 
-    info = machine(args.pmm_python)
+    info = machine_info(args.pmm_python)
     print(f"mediamix vs pymc-marketing: demo data, {args.chains} chains, tune + draws "
           f"({', '.join(f'{c.name} {c.tune(args)} + {c.draws}' for c in all_cases)}), {args.repeats} round(s), "
           f"modes {', '.join(modes)}")

@@ -38,16 +38,16 @@ shows the optimizer's own cost; the default leaves BLAS as the user's Python has
 from __future__ import annotations
 
 import argparse
-import importlib.metadata as metadata
 import json
 import os
-import platform
 import statistics
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
+
+from _process import machine  # benchmarks/ is on sys.path when a script runs
 
 from mediamix.analysis.media import MediaResponse
 from mediamix.optimize import BudgetProblem, PlanEvaluator, solve
@@ -119,18 +119,6 @@ def run_case(n_channels: int, n_draws: int, weeks: int, objective: str, repeats:
     }
 
 
-def machine() -> dict:
-    def version(pkg: str) -> str:
-        try:
-            return metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            return "-"
-
-    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            **{pkg: version(pkg) for pkg in ("mediamix", "numpy", "scipy")},
-            "blas_threads": blas_threads(), "load_avg": [round(x, 2) for x in os.getloadavg()]}
-
-
 def blas_threads() -> str:
     """Threads of each BLAS library loaded (NumPy's and SciPy's), or '?' without threadpoolctl."""
     try:
@@ -187,11 +175,11 @@ def main(argv: list[str] | None = None) -> None:
     print(header)
     rows = []
     with limit_blas(args.blas_threads):
-        info = machine()
+        info = machine(("mediamix", "numpy", "scipy"), blas_threads=blas_threads())
         run_all(channels, objectives, args, rows)
     print(f"\nmachine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}, NumPy {info['numpy']}, "
           f"SciPy {info['scipy']}, mediamix {info['mediamix']}; BLAS threads {info['blas_threads']}; "
-          f"load avg {info['load_avg']} at start, {[round(x, 2) for x in os.getloadavg()]} at end")
+          f"load avg {info['load_avg_at_start']} at start, {[round(x, 2) for x in os.getloadavg()]} at end")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"settings": vars(args), "machine": info, "results": rows}, fh, indent=2)

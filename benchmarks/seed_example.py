@@ -50,15 +50,13 @@ set; a count equal to the CPU count alone would undercut what users get.)
 from __future__ import annotations
 
 import argparse
-import importlib.metadata as metadata
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 
-from _process import run_timed  # benchmarks/ is on sys.path when a script runs
+from _process import machine, run_timed  # benchmarks/ is on sys.path when a script runs
 
 SAMPLER_ORDER = ("nutpie", "pymc", "numpyro")
 DEFAULT = "nutpie"
@@ -153,17 +151,6 @@ def summarize(runs: dict[str, list[dict]]) -> dict[str, dict]:
     return out
 
 
-def machine() -> dict:
-    def version(pkg: str) -> str:
-        try:
-            return metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            **{pkg: version(pkg) for pkg in ("mediamix", "pymc", "pytensor", "nutpie", "numpyro", "jax")},
-            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
-
-
 def fmt(x: float | None, digits: int = 1) -> str:
     return "-" if x is None else f"{x:,.{digits}f}"
 
@@ -227,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     samplers = [s.strip() for s in args.samplers.split(",") if s.strip()]
     if args.compare_reparametrization:
         samplers = [DEFAULT, f"{DEFAULT}-direct"]
-    info = machine()
+    info = machine(("mediamix", "pymc", "pytensor", "nutpie", "numpyro", "jax"))
     print(f"mediamix sampler benchmark: demo data, {args.chains} chains x {args.draws} draws "
           f"(+{args.tune} tune), {args.repeats} round(s), samplers {', '.join(samplers)}")
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()), flush=True)
