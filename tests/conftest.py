@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from mediamix import MMM, simulate
 from mediamix.errors import ConvergenceWarning
@@ -29,3 +31,17 @@ def prior_fit(demo: simulate.SimulatedDataset) -> MMM:
 def demo_fit(demo: simulate.SimulatedDataset) -> MMM:
     """The demo model fitted with the default sampler and settings (what `make demo` runs)."""
     return MMM.from_config(demo.config).fit(demo.data)
+
+
+@pytest.fixture(scope="session")
+def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``mediamix simulate seed --out DIR``: the demo's data.csv, truth.json and mmm.toml, written once.
+
+    CLI tests write their outputs beside it (``seed_dir.parent / NAME``), each under its own name.
+    """
+    from mediamix.cli.app import app
+
+    out = tmp_path_factory.mktemp("cli") / "seed"
+    result = CliRunner().invoke(app, ["simulate", "seed", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out

@@ -17,13 +17,6 @@ runner = CliRunner()
 WIDE = {"COLUMNS": "240"}  # one line per message, so phrases are not wrapped apart
 
 
-@pytest.fixture(scope="module")
-def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("approximate-cli") / "seed"
-    result = runner.invoke(app, ["simulate", "seed", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
-
 
 def fit(seed_dir: Path, out: Path, *flags: str) -> Result:
     args = ["fit", str(seed_dir / "data.csv"), "--config", str(seed_dir / "mmm.toml"), "--out", str(out),

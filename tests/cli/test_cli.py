@@ -17,13 +17,6 @@ from mediamix.cli.app import app
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("cli") / "seed"
-    result = runner.invoke(app, ["simulate", "seed", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
-
 
 @pytest.fixture(scope="module")
 def fitted_dir(seed_dir: Path) -> tuple[Path, str]:
