@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import xarray as xr
 
 from mediamix.errors import SamplingError
+from mediamix.inference.rewrite_cache import rewrites_cached
 
 __all__ = [
     "SampleResult", "Sampler", "NutpieSampler", "PymcSampler", "NumpyroSampler", "get_sampler", "SAMPLERS",
@@ -246,7 +247,7 @@ def _compile_nutpie_cached(model: Any) -> Any:
         return types.SimpleNamespace(hex=f"shared_{next(numbers)}")
 
     uuid4 = ncp.uuid4
-    with _NUTPIE_PATCH_LOCK:
+    with _NUTPIE_PATCH_LOCK, rewrites_cached():
         ncp._make_c_logp_func, ncp._make_c_expand_func, ncp.uuid4 = logp_func, expand_func, shared_key
         try:
             # nutpie passes extra keywords on to numba.cfunc: cache=True stores the callbacks
