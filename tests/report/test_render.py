@@ -196,3 +196,25 @@ def test_written_report_is_readable_like_any_new_file(prior_data: ReportData, tm
     os.umask(umask)
     path = write_report(tmp_path / "report.html", prior_data)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
+
+
+@pytest.mark.parametrize("name", ["spend_chart", "fit_chart", "decomposition_chart", "response_chart", "adstock_chart",
+                                  "prior_posterior_chart"])
+def test_charts_laid_out_by_fixed_margins_keep_every_label_inside_and_the_legend_clear(
+        prior_data: ReportData, name: str) -> None:
+    """Charts placed without a layout engine: nothing drawn outside the figure, no axes under the legend."""
+    with matplotlib.rc_context(figures._STYLE):  # noqa: SLF001 - the house style sets the text sizes
+        fig = getattr(figures, name).__wrapped__(prior_data)
+        assert fig.get_layout_engine() is None
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        page = fig.bbox
+        legends = [legend.get_window_extent(renderer) for legend in fig.legends]
+        for ax in fig.axes:
+            if not ax.get_visible():
+                continue
+            box = ax.get_tightbbox(renderer)  # ticks, tick labels, axis labels and title included
+            assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1, (name, "wider than the figure")
+            assert box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1, (name, "taller than the figure")
+            for legend in legends:
+                assert box.y1 <= legend.y0 + 1, (name, "axes under the legend")

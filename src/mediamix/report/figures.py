@@ -113,14 +113,41 @@ def _unloaded_lazy_modules_hidden() -> Iterator[None]:
             sys.modules.setdefault(name, module)
 
 
-def _figure(height: float, width: float = WIDTH) -> Any:
-    """A Figure with its own Agg canvas (constrained layout), independent of pyplot's backend."""
+def _figure(height: float, width: float = WIDTH, layout: Literal["constrained"] | None = "constrained") -> Any:
+    """A Figure with its own Agg canvas, independent of pyplot's backend.
+
+    ``layout=None`` for charts placed by :func:`_fixed_layout` instead of constrained layout.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=DPI, layout=layout)
     FigureCanvasAgg(fig)
     return fig
+
+
+def _fixed_layout(fig: Any, legend: Any = None, *, left: float = 0.8, right: float = 0.2, bottom: float = 0.42,
+                  top: float = 0.06, hspace: float = 0.0, wspace: float = 0.0) -> None:
+    """Place the axes by margins and gaps in inches, under the legend (measured) if there is one.
+
+    Constrained layout measures every text and lays the figure out before drawing it: a third of
+    the report's drawing time (all eight charts 0.95 s vs 0.63 s on the demo, 2-CPU machine). The
+    time-series and grid charts have labels of predictable size (numbers, dates, titles), so fixed
+    margins fit them; the legend's rows depend on the labels, so its height is measured.
+    """
+    width, height = fig.get_size_inches()
+    if legend is not None:
+        top += legend.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi
+    rows, columns = fig.axes[0].get_gridspec().get_geometry()
+    axes_height = (height - top - bottom - hspace * (rows - 1)) / rows
+    axes_width = (width - left - right - wspace * (columns - 1)) / columns
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height,
+                        hspace=hspace / axes_height, wspace=wspace / axes_width)
+
+
+def _top_legend(fig: Any, handles: Sequence[Any], labels: Sequence[str], ncols: int) -> Any:
+    """A legend in the figure's top left corner (placed above the axes by :func:`_fixed_layout`)."""
+    return fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.0, 1.0), ncols=ncols)
 
 
 def _label(name: object) -> str:
@@ -129,12 +156,12 @@ def _label(name: object) -> str:
     return " " + text if text.startswith("_") else text
 
 
-def _legend_on_top(fig: Any, ax: Any, ncols: int | None = None, reverse: bool = False) -> None:
+def _legend_on_top(fig: Any, ax: Any, ncols: int | None = None, reverse: bool = False) -> Any:
     """One legend row (or more) above the plot, so every chart keeps the full width for data."""
     handles, labels = ax.get_legend_handles_labels()
     if reverse:
         handles, labels = handles[::-1], labels[::-1]
-    fig.legend(handles, labels, loc="outside upper left", ncols=ncols or min(len(labels), 6))
+    return _top_legend(fig, handles, labels, ncols or min(len(labels), 6))
 
 
 def channel_colors(channels: Sequence[str]) -> dict[str, str]:
@@ -174,7 +201,7 @@ def _dates(data: ReportData, table: pd.DataFrame) -> np.ndarray:
 @_chart
 def spend_chart(data: ReportData) -> Any:
     """Spend per channel over time (top) and the target (bottom)."""
-    fig = _figure(4.4)
+    fig = _figure(4.4, layout=None)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(1.6, 1))
     dates = _dates(data, data.observed)
     for channel, color in channel_colors(data.channels).items():
@@ -188,9 +215,10 @@ def spend_chart(data: ReportData) -> Any:
     bottom.set_ylabel(_label(data.target))
     handles, labels = top.get_legend_handles_labels()
     extra_h, extra_l = bottom.get_legend_handles_labels()
-    fig.legend(handles + extra_h, labels + extra_l, loc="outside upper left", ncols=min(len(labels) + 1, 6))
+    legend = _top_legend(fig, handles + extra_h, labels + extra_l, ncols=min(len(labels) + 1, 6))
     _format_axes(top)
     _format_axes(bottom, x="dates")
+    _fixed_layout(fig, legend, hspace=0.15)
     return fig
 
 
@@ -199,7 +227,7 @@ def fit_chart(data: ReportData) -> Any:
     """Observed target vs the fitted mean with its HDI and the predictive interval (top); residuals (bottom)."""
     fit = data.fit
     pct = round(100 * data.hdi_prob)
-    fig = _figure(4.8)
+    fig = _figure(4.8, layout=None)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2.6, 1))
     dates = _dates(data, fit)
     top.fill_between(dates, fit["predictive_low"], fit["predictive_high"], color=FIT, alpha=0.13, lw=0,
@@ -209,7 +237,7 @@ def fit_chart(data: ReportData) -> Any:
     top.plot(dates, fit["mean"], color=FIT, lw=1.5, label="fitted mean")
     top.plot(dates, fit["observed"], "o", color=INK, ms=2.6, label="observed")
     top.set_ylabel(_label(data.target))
-    _legend_on_top(fig, top, reverse=True)
+    legend = _legend_on_top(fig, top, reverse=True)
     residual = fit["residual"].to_numpy()
     bottom.axhline(0, color=MUTED, lw=0.8)
     bottom.vlines(dates, 0, residual, color=MUTED, lw=1.0)
@@ -217,6 +245,7 @@ def fit_chart(data: ReportData) -> Any:
     bottom.set_ylabel("residual")
     _format_axes(top)
     _format_axes(bottom, x="dates")
+    _fixed_layout(fig, legend, hspace=0.15)
     return fig
 
 
@@ -234,7 +263,7 @@ def _components(data: ReportData) -> list[tuple[str, np.ndarray, str]]:
 @_chart
 def decomposition_chart(data: ReportData) -> Any:
     """Posterior-mean contributions stacked over time: positive parts upward, negative parts downward."""
-    fig = _figure(3.9)
+    fig = _figure(3.9, layout=None)
     ax = fig.subplots()
     dates = _dates(data, data.decomposition)
     up = np.zeros(len(dates))
@@ -250,8 +279,9 @@ def decomposition_chart(data: ReportData) -> Any:
     ax.axhline(0, color=MUTED, lw=0.8)
     ax.set_ylabel(_label(data.target))
     ax.margins(x=0.01)
-    _legend_on_top(fig, ax, ncols=min(len(_components(data)) + 2, 7))
+    legend = _legend_on_top(fig, ax, ncols=min(len(_components(data)) + 2, 7))
     _format_axes(ax, x="dates")
+    _fixed_layout(fig, legend)
     return fig
 
 
@@ -331,7 +361,7 @@ def response_chart(data: ReportData) -> Any:
     """Weekly contribution at a constant weekly spend, one panel per channel, with the current average spend marked."""
     channels = list(data.channels)
     columns = min(3, len(channels))
-    fig = _figure(2.5 * math.ceil(len(channels) / columns) + 0.2)
+    fig = _figure(2.5 * math.ceil(len(channels) / columns) + 0.2, layout=None)
     curves = data.response_curves
     pct = round(100 * data.hdi_prob)
     for ax, (channel, color) in zip(_grid(fig, len(channels), columns), channel_colors(channels).items(), strict=True):
@@ -351,17 +381,18 @@ def response_chart(data: ReportData) -> Any:
     from matplotlib.patches import Patch
 
     fig.axes[0].set_ylabel(f"weekly {_label(data.target)}")
-    fig.legend([Line2D([], [], color=MUTED, lw=1.6), Patch(color=MUTED, alpha=0.3),
-                Line2D([], [], marker="o", color=INK, ls="", ms=4.5), Line2D([], [], color=MUTED, lw=0.8, ls=":")],
-               ["mean", f"{pct}% HDI", "average weekly spend", "largest weekly spend"],
-               loc="outside upper left", ncols=4)
+    legend = _top_legend(
+        fig, [Line2D([], [], color=MUTED, lw=1.6), Patch(color=MUTED, alpha=0.3),
+              Line2D([], [], marker="o", color=INK, ls="", ms=4.5), Line2D([], [], color=MUTED, lw=0.8, ls=":")],
+        ["mean", f"{pct}% HDI", "average weekly spend", "largest weekly spend"], ncols=4)
+    _fixed_layout(fig, legend, top=0.3, bottom=0.55, right=0.3, hspace=0.85, wspace=0.6)  # titles, x labels
     return fig
 
 
 @_chart
 def adstock_chart(data: ReportData) -> Any:
     """Share of a pulse of spend acting at each lag, per channel, with HDI bands."""
-    fig = _figure(2.9, width=7.0)
+    fig = _figure(2.9, width=7.0, layout=None)
     ax = fig.subplots()
     curves = data.adstock_curves
     for channel, color in channel_colors(data.channels).items():
@@ -375,6 +406,7 @@ def adstock_chart(data: ReportData) -> Any:
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="upper right")
     _format_axes(ax, y="percent")
+    _fixed_layout(fig, bottom=0.55, top=0.12)  # x label under the ticks
     return fig
 
 
@@ -407,7 +439,7 @@ def prior_posterior_chart(data: ReportData) -> Any:
 
     params = list(data.parameters)
     columns = min(5, max(1, len(params)))
-    fig = _figure(1.45 * math.ceil(max(1, len(params)) / columns) + 0.4)
+    fig = _figure(1.45 * math.ceil(max(1, len(params)) / columns) + 0.4, layout=None)
     if not params:
         fig.text(0.5, 0.5, "No parameter draws available.", ha="center", va="center", color=MUTED)
         return fig
@@ -429,8 +461,9 @@ def prior_posterior_chart(data: ReportData) -> Any:
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="x", labelsize=7.5)
         ax.xaxis.set_major_locator(MaxNLocator(4))
-    fig.legend([Line2D([], [], color=INK, lw=1.0), Patch(color=FIT, alpha=0.8)], ["prior", "posterior"],
-               loc="outside upper left", ncols=2)
+    legend = _top_legend(fig, [Line2D([], [], color=INK, lw=1.0), Patch(color=FIT, alpha=0.8)], ["prior", "posterior"],
+                         ncols=2)
+    _fixed_layout(fig, legend, left=0.15, right=0.3, bottom=0.3, top=0.3, hspace=0.6, wspace=0.25)  # titles, ticks
     return fig
 
 
