@@ -204,3 +204,22 @@ def test_demo_command_fits_and_writes_the_folder_with_truth(tmp_path: Path) -> N
     assert "truth" in result.output and "x1" in result.output
     # The demo folder is itself a valid input for `mediamix fit`.
     assert mediamix.load_config(out / "mmm.toml").data.target == "y"
+
+
+def test_the_console_script_ends_without_a_final_collection_and_still_runs_exit_handlers() -> None:
+    """``main()`` moves what the process holds to the permanent generation as it ends (a fast exit);
+    the command's own exit code and the ``atexit`` handlers are untouched."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, gc, sys\n"
+            "from mediamix.cli.app import main\n"
+            "atexit.register(lambda: print('at exit:', gc.isenabled(), gc.get_freeze_count() > 0))\n"
+            "sys.argv = ['mediamix', '--version']\n"
+            "main()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"mediamix {mediamix.__version__}", "at exit: False True"]
+    bad = subprocess.run([sys.executable, "-m", "mediamix", "fit", "missing.csv", "--config", "missing.toml",
+                          "--out", "never"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "missing.toml" in bad.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -77,4 +78,20 @@ _register()
 
 def main() -> None:
     """Entry point of the ``mediamix`` console script."""
-    app()
+    try:
+        app()
+    finally:
+        _end_without_final_collection()
+
+
+def _end_without_final_collection() -> None:
+    """Let the process end without the interpreter's last full garbage collection.
+
+    After a fit the process holds millions of objects (PyTensor graphs, numba and LLVM compiler
+    state), and the collection Python runs at exit walked and finalized them all: 0.8 s of a 5.6 s
+    ``mediamix fit`` of the demo (2-CPU machine). Moved to the permanent generation they are simply
+    left to the operating system. Every output is already written and closed (atomically) by now,
+    and ``atexit`` handlers still run. Only the console script does this, never library code.
+    """
+    gc.disable()
+    gc.freeze()
