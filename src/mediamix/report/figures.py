@@ -50,6 +50,10 @@ Ticks = Literal["dates", "compact", "percent"] | None
 #: Width of every chart in inches; the page shows them at most ~920 px wide, so 150 dpi stays sharp.
 WIDTH, DPI = 9.0, 150
 
+#: zlib level of the PNGs: 3 instead of Pillow's 6 encodes the demo's charts 0.13 s faster for 16% more
+#: bytes (782 vs 676 KiB); 1 is no faster than 3 and bigger.
+PNG_COMPRESSION = 3
+
 _STYLE: dict[str, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 9,
@@ -87,7 +91,8 @@ def _chart(func: Callable[..., Any]) -> Callable[..., bytes]:
         with _unloaded_lazy_modules_hidden(), matplotlib.rc_context(_STYLE):
             fig = func(*args, **kwargs)
             buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+            fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None},
+                        pil_kwargs={"compress_level": PNG_COMPRESSION})
         return buffer.getvalue()
 
     return wrapper
