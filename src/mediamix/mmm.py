@@ -527,7 +527,7 @@ class MMM:
     def sample_posterior_predictive(self, seed: int | None = None) -> xr.DataArray:
         """Replicated target for the training dates, dims (chain, draw, date), target units."""
         self._check_fitted()
-        return analysis.predictive(self.posterior, self.design_, self.config_, seed=seed)
+        return analysis.predictive(self.posterior, self.design_, self.config_, seed=seed, mu=self.decomposition()["mu"])
 
     def sample_prior_predictive(
         self,

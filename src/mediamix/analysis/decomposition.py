@@ -143,7 +143,7 @@ def standard_noise(rng: np.random.Generator, shape: tuple[int, ...], nu: np.ndar
 
 
 def predictive(
-    params: xr.Dataset, design: Design, config: MMMConfig, seed: int | None = None
+    params: xr.Dataset, design: Design, config: MMMConfig, seed: int | None = None, mu: xr.DataArray | None = None
 ) -> xr.DataArray:
     """Draws of the observed target (mean plus noise), in target units.
 
@@ -158,12 +158,14 @@ def predictive(
     config : MMMConfig
     seed : int, optional
         Seed of the noise.
+    mu : xarray.DataArray, optional
+        ``decompose(params, design, config)["mu"]`` when already computed.
 
     Returns
     -------
     xarray.DataArray, dims (chain, draw, date)
     """
-    mu = decompose(params, design, config)["mu"].transpose("chain", "draw", "date")
+    mu = (decompose(params, design, config)["mu"] if mu is None else mu).transpose("chain", "draw", "date")
     sigma = params["sigma"].transpose("chain", "draw").to_numpy()
     rng = np.random.default_rng(seed)
     nu = params["nu"].transpose("chain", "draw").to_numpy() if config.model.likelihood == "student_t" else None
