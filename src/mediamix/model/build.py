@@ -122,7 +122,11 @@ def build_model(config: MMMConfig, design: Design) -> pm.Model:
         labels = coords.get(dim) if dim else None
         return _random_variable(name, priors[name], dim, labels, numbers)
 
-    with pm.Model(coords=coords) as model:
+    # check_bounds=False: no parameter-support checks in the logp. Every prior number is validated where
+    # the config is read (finite; > 0 where the family needs it, see mediamix.priors) and every sampled
+    # parameter stays in its support through its transform, so the checks could never fail; without
+    # them the first compile of the demo takes 0.8-1.7 s less (13.0-13.4 vs 13.8-15.1 s), sampling equal.
+    with pm.Model(coords=coords, check_bounds=False) as model:
         params = {name: rv(name) for group in groups for name in group.parameters if name not in model.named_vars}
         if REPARAMETRIZE:
             beta, media_level = _beta(config, design, numbers, params, coords)
