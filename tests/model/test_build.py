@@ -143,3 +143,17 @@ def test_prior_numbers_are_one_model_input_so_new_numbers_reuse_the_compiled_cod
     constants = {float(np.ravel(c.data)[0]) for c in ancestors([models[1].logp()])
                  if isinstance(c, Constant) and np.size(c.data) == 1}
     assert 2.7 not in constants and 1.3 not in constants
+
+
+def test_compiled_logp_needs_no_blas_and_no_support_checks(prior_fit) -> None:
+    """What keeps the first compile short: no dot products (numba's BLAS wrappers cost 5.5-6.7 s of the
+    demo's cold compile and an object-mode lookup in every process) and no parameter-support checks."""
+    from pymc.pytensorf import compile as compile_pymc  # as nutpie compiles it: in the model's context
+
+    model = build_model(prior_fit.config_, prior_fit.design_)
+    logp = model.logp()
+    with model:
+        fn = compile_pymc(model.value_vars, [logp, *pt.grad(logp, model.value_vars)], mode="NUMBA")
+    ops = {type(node.op).__name__ for node in fn.maker.fgraph.toposort()}
+    assert not ops & {"Dot", "Dot22", "Gemv", "Gemm", "CGemv", "Dot22Scalar", "BatchedDot"}, ops
+    assert "CheckParameterValue" not in ops and model.check_bounds is False
