@@ -45,6 +45,29 @@ def _graph_mean_equals_decomposition(fit: MMM, points=((0, 0), (1, 17), (0, 39))
         np.testing.assert_allclose(mu_model, mu_numpy, rtol=1e-10, atol=1e-12)
 
 
+def _gradient_matches_central_differences(media: Any, spend: np.ndarray, weights: np.ndarray,
+                                          cells: list[tuple[int, int]], atol: float) -> None:
+    """Assert ``media.contribution_gradient`` gives the weighted total contribution and, at ``cells``
+    (date, channel), its derivative by central differences."""
+    def total(s: np.ndarray) -> np.ndarray:
+        return (media.contribution(s) * weights[None, :, None]).sum(axis=(1, 2))
+
+    value, gradient = media.contribution_gradient(spend, weights)
+    np.testing.assert_allclose(value, total(spend), rtol=1e-12)
+    for t, c in cells:
+        h = 1e-6 * media.channel_scales[c]
+        up, down = spend.copy(), spend.copy()
+        up[t, c] += h
+        down[t, c] -= h
+        np.testing.assert_allclose(gradient[:, t, c], (total(up) - total(down)) / (2 * h), rtol=1e-5, atol=atol)
+
+
+@pytest.fixture(scope="session")
+def assert_gradient_matches_central_differences():
+    """Check: ``assert_gradient_matches_central_differences(media, spend, weights, cells, atol)``."""
+    return _gradient_matches_central_differences
+
+
 @pytest.fixture(scope="session")
 def prior_fit_with():
     """Factory: ``prior_fit_with(data, config=None, **model_options)`` -> a PriorSampler-fitted MMM."""

@@ -102,23 +102,13 @@ def test_predictive_draws_are_positive_and_centred_on_the_mean_in_logs(prior_mul
 # ----------------------------------------------------------------- plans: gradient, curves, mROAS
 
 
-def test_gradient_of_the_lift_matches_central_differences(prior_mult: MMM) -> None:
+def test_gradient_of_the_lift_matches_central_differences(prior_mult: MMM,
+                                                          assert_gradient_matches_central_differences) -> None:
     media = prior_mult.media_response(max_draws=20)
     assert media.multiplicative and media.baseline.shape == (20,)
     spend = np.random.default_rng(2).uniform(0.0, 1.5, size=(12, 3)) * media.channel_scales
-    weights = np.linspace(1.0, 0.7, 12)
-
-    def total(s: np.ndarray) -> np.ndarray:
-        return (media.contribution(s) * weights[None, :, None]).sum(axis=(1, 2))
-
-    value, gradient = media.contribution_gradient(spend, weights)
-    np.testing.assert_allclose(value, total(spend), rtol=1e-12)
-    for t, c in [(0, 0), (4, 1), (11, 2)]:
-        h = 1e-6 * media.channel_scales[c]
-        up, down = spend.copy(), spend.copy()
-        up[t, c] += h
-        down[t, c] -= h
-        np.testing.assert_allclose(gradient[:, t, c], (total(up) - total(down)) / (2 * h), rtol=1e-5, atol=1e-9)
+    assert_gradient_matches_central_differences(media, spend, np.linspace(1.0, 0.7, 12),
+                                                [(0, 0), (4, 1), (11, 2)], atol=1e-9)
 
 
 def test_response_curve_is_one_channel_lifting_the_baseline_level(prior_mult: MMM) -> None:
