@@ -223,3 +223,24 @@ def test_the_console_script_ends_without_a_final_collection_and_still_runs_exit_
     bad = subprocess.run([sys.executable, "-m", "mediamix", "fit", "missing.csv", "--config", "missing.toml",
                           "--out", "never"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "missing.toml" in bad.stderr
+
+
+@pytest.mark.parametrize("user_opt", [None, "2"])
+def test_the_console_script_has_numba_optimize_at_level_1_unless_the_user_chose(user_opt: str | None) -> None:
+    """The level is in numba's config before its code generator exists (built at the first compile)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import atexit, sys\n"
+            "import numba.core.config as config, numba.core.registry as registry\n"
+            "from mediamix.cli.app import main\n"
+            "atexit.register(lambda: print(int(config.OPT), 'target_context' in vars(registry.cpu_target)))\n"
+            "sys.argv = ['mediamix', '--version']\n"
+            "main()\n")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_OPT"}
+    if user_opt is not None:
+        env["NUMBA_OPT"] = user_opt
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"{user_opt or 1} False"
