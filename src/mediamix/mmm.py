@@ -8,12 +8,14 @@ it reports to the pure functions of :mod:`mediamix.analysis`, and files to
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -51,9 +53,12 @@ from mediamix.optimize import (
 from mediamix.optimize.problem import Objective
 from mediamix.priors import Prior
 from mediamix.report import REPORT_FILE, ReportData, fit_table, parameter_draws, write_report
+from mediamix.report.charts import ChartDrawing
 from mediamix.review import Review, check_data, review_fit
 
 __all__ = ["MMM", "load"]
+
+T = TypeVar("T")
 
 
 class MMM:
@@ -301,6 +306,7 @@ class MMM:
             self._decomposition: xr.Dataset | None = None
             self._reviews: dict[tuple[float, ...], Review] = {}
             self._marginal_roas: dict[float, xr.DataArray] = {}
+            self._channel_summaries: dict[float, dict[str, dict[str, Any]]] = {}
             for problem in self.diagnostics_.problems():
                 warnings.warn(problem, ConvergenceWarning, stacklevel=2)
             return self
@@ -371,7 +377,11 @@ class MMM:
 
     def channel_summary(self, prob: float = analysis.HDI_PROB) -> dict[str, dict[str, Any]]:
         """Per channel: spend and its share; contribution, share of effect, ROAS and marginal ROAS with HDI."""
-        return analysis.channel_summary(self.decomposition(), self.design_, prob, self.marginal_roas())
+        self._check_fitted()
+        if prob not in self._channel_summaries:  # per fit, like marginal_roas: summary.json and channels.csv share it
+            self._channel_summaries[prob] = analysis.channel_summary(self.decomposition(), self.design_, prob,
+                                                                     self.marginal_roas())
+        return copy.deepcopy(self._channel_summaries[prob])
 
     def summary(self, prob: float = analysis.HDI_PROB) -> pd.DataFrame:
         """Per channel: spend, contribution, share and ROAS with HDI, as a table indexed by channel."""
@@ -604,7 +614,8 @@ class MMM:
             config_text=dump_config(self.config_), problems=self.diagnostics_.problems(), optimization=optimization,
         )
 
-    def save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None = None) -> Path:
+    def save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None = None, *,
+             executor: Executor | None = None) -> Path:
         """Write the output folder (``summary.json``, ``contributions.csv``, ``posterior.nc``, ``config.toml``,
         the attribution tables and ``report.html``).
 
@@ -617,15 +628,22 @@ class MMM:
             mediamix output is replaced).
         extra_files : mapping of str to str, optional
             More text files to write into the folder, by file name.
+        executor : concurrent.futures.Executor, optional
+            Draws the report's charts while the rest of the folder is written, e.g. the helper
+            process of :func:`mediamix.report.charts.chart_executor` (what ``mediamix fit`` uses);
+            the files are the same either way.
         """
         self._check_fitted()
         with output.collector_paused():
-            return self._save(path, extra_files)
+            return self._save(path, extra_files, executor)
 
-    def _save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None) -> Path:
+    def _save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None,
+              executor: Executor | None) -> Path:
         summary = self.summary_dict()
         contributions = self.contributions()
         tables = self.attribution_tables()
+        # The charts go to the executor first, to be drawn while the other files are written.
+        report = self._report_step(path, lambda: self._start_report(summary, tables, executor))
         date = self.config_.data.date
         tree = self.idata_.copy()
         stats = tree["sample_stats"].to_dataset()
@@ -641,20 +659,33 @@ class MMM:
                 table.to_csv(tmp / name, index=False, date_format="%Y-%m-%d")
             for name, text in (extra_files or {}).items():
                 (tmp / Path(name).name).write_text(text, encoding="utf-8")
-            self._write_report(tmp / REPORT_FILE, path, summary, tables)
+            if report is not None:
+                data, charts = report
+                self._report_step(path, lambda: write_report(tmp / REPORT_FILE, data, charts=charts.result()))
         return Path(path)
 
-    def _write_report(self, file: Path, folder: str | os.PathLike[str], summary: dict[str, Any],
-                      tables: Mapping[str, pd.DataFrame]) -> None:
+    def _start_report(self, summary: dict[str, Any], tables: Mapping[str, pd.DataFrame],
+                      executor: Executor | None) -> tuple[ReportData, ChartDrawing]:
+        data = self.report_data(summary=summary, tables=tables)
+        return data, ChartDrawing(data, executor)
+
+    @staticmethod
+    def _report_step(folder: str | os.PathLike[str], step: Callable[[], T]) -> T | None:
+        """``step()``, a part of writing ``report.html``; if it fails, a warning and ``None``.
+
+        A chart must never cost the user a finished fit: the rest of the folder is written, and the
+        warning says how to rebuild the report.
+        """
         try:
-            write_report(file, self.report_data(summary=summary, tables=tables))
-        except Exception as err:  # a chart must never cost the user a finished fit: keep the rest, say so
+            return step()
+        except Exception as err:
             warnings.warn(
                 f"Could not write {REPORT_FILE} ({type(err).__name__}: {err}); the fit was saved. "
                 f"Rebuild the report with 'mediamix report {folder}'.",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
+            return None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> MMM:
@@ -679,6 +710,7 @@ class MMM:
         self._decomposition = None
         self._reviews = {}
         self._marginal_roas = {}
+        self._channel_summaries = {}
         return self
 
     # ------------------------------------------------ curves and budgets

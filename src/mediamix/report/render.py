@@ -24,6 +24,7 @@ from mediamix import output
 from mediamix._version import __version__
 from mediamix.inference.diagnostics import ESS_MIN, PARETO_K_MAX, RHAT_MAX
 from mediamix.report import figures
+from mediamix.report.charts import draw_charts
 from mediamix.report.data import ReportData, fit_metrics
 
 __all__ = ["REPORT_FILE", "render_report", "write_report", "verdict"]
@@ -211,7 +212,8 @@ def _optimization(result: Mapping[str, Any] | None, channels: tuple[str, ...]) -
     }
 
 
-def render_report(data: ReportData, *, generated: dt.datetime | None = None) -> str:
+def render_report(data: ReportData, *, generated: dt.datetime | None = None,
+                  charts: Mapping[str, bytes] | None = None) -> str:
     """The report as one self-contained HTML document.
 
     Parameters
@@ -219,22 +221,16 @@ def render_report(data: ReportData, *, generated: dt.datetime | None = None) -> 
     data : ReportData
     generated : datetime, optional
         The time stamp shown in the footer; default now.
+    charts : mapping of str to bytes, optional
+        The charts' PNGs by name when already drawn (:class:`~mediamix.report.charts.ChartDrawing`);
+        default: drawn here.
 
     Returns
     -------
     str
         HTML with inline CSS and charts as ``data:`` URIs; no scripts and no external references.
     """
-    charts = {
-        "spend": figures.spend_chart(data),
-        "fit": figures.fit_chart(data),
-        "decomposition": figures.decomposition_chart(data),
-        "waterfall": figures.waterfall_chart(data),
-        "share": figures.share_chart(data),
-        "response": figures.response_chart(data),
-        "adstock": figures.adstock_chart(data),
-        "priors": figures.prior_posterior_chart(data),
-    }
+    charts = draw_charts(data) if charts is None else charts
     summary = data.summary
     dates = summary.get("dates", {})
     review = data.review
@@ -275,6 +271,9 @@ def _adstock_peaks(data: ReportData) -> list[dict[str, Any]]:
     return out
 
 
-def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
-    """Render ``data`` and write it to ``path`` whole or not at all (a temporary file, then a rename)."""
-    return output.write_text_atomic(path, render_report(data))
+def write_report(path: str | os.PathLike[str], data: ReportData, *, charts: Mapping[str, bytes] | None = None) -> Path:
+    """Render ``data`` and write it to ``path`` whole or not at all (a temporary file, then a rename).
+
+    ``charts``: as for :func:`render_report`.
+    """
+    return output.write_text_atomic(path, render_report(data, charts=charts))
