@@ -103,7 +103,7 @@ def time_gradient(mmm) -> float:
     from mediamix.inference.samplers import compile_nutpie
     from mediamix.model.build import build_model
 
-    compiled = compile_nutpie(build_model(mmm.config_, mmm.design_))
+    compiled = compile_nutpie(build_model(mmm.config_, mmm.design_), reuse=False)  # with its PyTensor functions
     fn = compiled.logp_func.vm.jit_fn
     x = np.random.default_rng(0).normal(scale=0.3, size=compiled.n_dim)
     shared = [var.get_value(borrow=True) for var in compiled.logp_func.get_shared()]  # the prior numbers

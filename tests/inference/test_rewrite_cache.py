@@ -133,10 +133,10 @@ def _model() -> pm.Model:
 
 def test_a_model_compiled_from_the_stored_rewrites_gives_the_same_draws(cache: Path) -> None:
     with pytensor.config.change_flags(numba__cache=True):
-        fresh = compile_nutpie(_model())
+        fresh = compile_nutpie(_model(), reuse=False)
         misses = rewrite_cache.stats["misses"]
         assert misses >= 2 and rewrite_cache.stats["stores"] == misses  # logp+gradient, expand, ...
-        stored = compile_nutpie(_model())
+        stored = compile_nutpie(_model(), reuse=False)  # through the rewrites, not the compiled-model record
         assert rewrite_cache.stats["hits"] == misses and rewrite_cache.stats["misses"] == misses
     draws = [nutpie.sample(c, draws=100, tune=100, chains=2, cores=1, seed=3, progress_bar=False)["posterior"]
              for c in (fresh, stored)]

@@ -47,7 +47,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["rewrites_cached", "cache_directory", "MAX_ENTRIES", "stats"]
+__all__ = ["rewrites_cached", "cache_directory", "graph_text", "value_text", "read_entry", "write_entry", "Unkeyable",
+           "MAX_ENTRIES", "stats"]
 
 #: Rewritten graphs kept (the least recently used ones are deleted beyond this).
 MAX_ENTRIES = 256
@@ -146,6 +147,9 @@ class _Unkeyable(Exception):
     """Something in the graph has no description that is the same in every process."""
 
 
+Unkeyable = _Unkeyable
+
+
 def _graph_key(fgraph: Any) -> str:
     """The graph as text: each node's op (class and parameters) and where its inputs come from, in order.
 
@@ -153,9 +157,20 @@ def _graph_key(fgraph: Any) -> str:
     with the same text compute the same thing: ops with equal parameters are equal ops (PyTensor's
     own notion, which its merge rewrite relies on too).
     """
-    refs: dict[Any, str] = {var: f"in{i}:{_type_key(var.type)}" for i, var in enumerate(fgraph.inputs)}
+    return graph_text(fgraph.inputs, fgraph.toposort(), fgraph.outputs)
+
+
+def graph_text(inputs: Any, nodes: Any, outputs: Any, label: Any = None) -> str:
+    """``nodes`` (in topological order) from ``inputs`` to ``outputs`` as text (see :func:`_graph_key`).
+
+    ``label(variable)``, when given, adds to each input's reference (e.g. the names of shared
+    variables, which a caller finds them by). Raises :class:`Unkeyable` for what has no description
+    that is the same in every process.
+    """
+    refs: dict[Any, str] = {var: f"in{i}:{_type_key(var.type)}{label(var) if label else ''}"
+                            for i, var in enumerate(inputs)}
     lines = []
-    for n, node in enumerate(fgraph.toposort()):
+    for n, node in enumerate(nodes):
         args = []
         for var in node.inputs:
             ref = refs.get(var)
@@ -168,7 +183,7 @@ def _graph_key(fgraph: Any) -> str:
             refs[out] = f"n{n}.{k}"
         lines.append(f"{_op_key(node.op)}({', '.join(args)}) -> {[_type_key(o.type) for o in node.outputs]}")
     lines.append("out " + ", ".join(refs.get(o) or f"const:{_value_key(getattr(o, 'data', None))}"
-                                    for o in fgraph.outputs))
+                                    for o in outputs))
     return "\n".join(lines)
 
 
@@ -227,6 +242,11 @@ def _value_key(value: Any, depth: int = 0) -> str:
     raise _Unkeyable(text)
 
 
+def value_text(value: Any) -> str:
+    """An op parameter or other plain value as text that is the same in every process (or :class:`Unkeyable`)."""
+    return _value_key(value)
+
+
 def _query_key(query: Any) -> str:
     """A rewrite query (tags to include, require and exclude, ...) as text that is the same in every process."""
     if not hasattr(query, "include"):
@@ -271,23 +291,39 @@ def _install(stored: Any, fgraph: Any, rewriter: Any) -> bool:
 
 
 def _store(file: Path, fgraph: Any) -> None:
+    if write_entry(file, fgraph.freeze()):
+        stats["stores"] += 1
+
+
+def read_entry(file: Path) -> Any | None:
+    """What :func:`write_entry` stored in ``file`` (marked most recently used), or None if it is missing or unreadable."""
+    return _load(file)
+
+
+def write_entry(file: Path, value: Any) -> bool:
+    """Pickle ``value`` to ``file`` whole or not at all, then keep the folder's :data:`MAX_ENTRIES` newest.
+
+    False (nothing written) when ``value`` does not pickle or the folder cannot be written.
+    """
     try:
-        data = pickle.dumps(fgraph.freeze(), protocol=5)
-    except Exception:  # something in the rewritten graph does not pickle: just don't cache it
-        return
-    with contextlib.suppress(OSError):
+        data = pickle.dumps(value, protocol=5)
+    except Exception:  # something in it does not pickle: just don't cache it
+        return False
+    try:
         file.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".tmp-", suffix=".pkl")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, file)  # whole or not at all: a reader never sees half a file
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            return
-        stats["stores"] += 1
-        _prune(file.parent)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, file)  # whole or not at all: a reader never sees half a file
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    _prune(file.parent)
+    return True
 
 
 def _prune(folder: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import xarray as xr
 
 from mediamix.errors import SamplingError
+from mediamix.inference import compiled_models
 from mediamix.inference.rewrite_cache import rewrites_cached
 
 __all__ = [
@@ -172,11 +173,14 @@ class _NotCacheable(Exception):
     """The model or the installed versions do not fit the cached-callback path."""
 
 
-def compile_nutpie(model: Any) -> Any:
+def compile_nutpie(model: Any, *, reuse: bool = True) -> Any:
     """``nutpie.compile_pymc_model(model)``, with nutpie's two C callbacks cached on disk when possible.
 
     The callbacks compute the same values as nutpie's own (same draws for the same seed); see the
-    comment above for what is cached, under which key, and the measured saving.
+    comment above for what is cached, under which key, and the measured saving. With ``reuse``, a
+    model compiled before (same structure; prior numbers and ``pm.Data`` values may differ) is
+    rebuilt from its record instead (:mod:`mediamix.inference.compiled_models`), without the
+    PyTensor functions ``logp_func``/``expand_func``; ``reuse=False`` always builds those.
     """
     import nutpie
     import pytensor
@@ -191,12 +195,12 @@ def compile_nutpie(model: Any) -> Any:
     # they were made from (it would point into PyMC's internals): 0.05-0.09 s of a 0.65 s warm compile.
     with pytensor.config.change_flags(numba__fastmath=False, traceback__limit=0):
         try:
-            return _compile_nutpie_cached(model)
+            return _compile_nutpie_cached(model, reuse)
         except _NotCacheable:
             return nutpie.compile_pymc_model(model)
 
 
-def _compile_nutpie_cached(model: Any) -> Any:
+def _compile_nutpie_cached(model: Any, reuse: bool) -> Any:
     import hashlib
 
     import numba
@@ -223,22 +227,40 @@ def _compile_nutpie_cached(model: Any) -> Any:
                  nutpie.__version__, numba.__version__, pytensor.__version__]
         key = hashlib.sha256("|".join(parts).encode()).hexdigest()
         extract = ncp.make_extraction_fn(inner, shared_data, shared_keys, user_data.dtype)
+        recorded[name] = [key, None, sizes]  # the C signature follows from nutpie's own builder
         # Globals, not a closure: numba's cache index hashes closure contents, which differ per process.
         env = {"__name__": __name__, "np": np, "numba": numba, "extract": extract, **sizes}
         return compile_numba_function_src(src, name, env, cache_key=key)
 
     make_logp, make_expand = ncp._make_c_logp_func, ncp._make_c_expand_func
+    recorded: dict[str, list[Any]] = {}  # what compiled_models.store keeps of each callback
 
     def logp_func(n_dim, logp_fn, user_data, shared_keys, shared_data):  # type: ignore[no-untyped-def]
         _, c_sig = make_logp(n_dim, logp_fn, user_data, shared_keys, shared_data)
         fn = callback(_NUTPIE_LOGP_SRC, "nutpie_logp", logp_fn, user_data, shared_keys, shared_data, n_dim=n_dim)
+        recorded["nutpie_logp"][1] = c_sig
         return fn, c_sig
 
     def expand_func(n_dim, n_expanded, expand_fn, user_data, shared_keys, shared_data):  # type: ignore[no-untyped-def]
         _, c_sig = make_expand(n_dim, n_expanded, expand_fn, user_data, shared_keys, shared_data)
         fn = callback(_NUTPIE_EXPAND_SRC, "nutpie_expand", expand_fn, user_data, shared_keys, shared_data,
                       n_dim=n_dim, n_expanded=n_expanded)
+        recorded["nutpie_expand"][1] = c_sig
         return fn, c_sig
+
+    def load_callback(name: str, key: str, c_sig: Any, sizes: dict[str, int]) -> Any:
+        """One C callback from numba's cache; if it is not there, numba's attempt to compile it fails
+        (its ``extract`` is no function numba can compile) and the record is not used."""
+        src = {"nutpie_logp": _NUTPIE_LOGP_SRC, "nutpie_expand": _NUTPIE_EXPAND_SRC}[name]
+        env = {"__name__": __name__, "np": np, "numba": numba, "extract": _not_compiled_here, **sizes}
+        return numba.cfunc(c_sig, cache=True)(compile_numba_function_src(src, name, env, cache_key=key))
+
+    key = compiled_models.model_key(model) if reuse else None
+    if key is not None:
+        with _NUTPIE_PATCH_LOCK:
+            found = compiled_models.load(model, key, load_callback)
+        if found is not None:
+            return found
 
     # nutpie names each shared variable's slot in ``user_data`` with a random uuid4, which would put a
     # new name into the callbacks' code (and key) in every process; numbered names are the same for
@@ -254,9 +276,16 @@ def _compile_nutpie_cached(model: Any) -> Any:
         try:
             # nutpie passes extra keywords on to numba.cfunc: cache=True stores the callbacks
             # through PyTensor's cache locator, in PyTensor's compiledir (base_compiledir/numba).
-            return nutpie.compile_pymc_model(model, cache=True)
+            compiled = nutpie.compile_pymc_model(model, cache=True)
         finally:
             ncp._make_c_logp_func, ncp._make_c_expand_func, ncp.uuid4 = make_logp, make_expand, uuid4
+    if key is not None:
+        compiled_models.store(key, compiled, {name: tuple(entry) for name, entry in recorded.items()})
+    return compiled
+
+
+def _not_compiled_here(*args: Any) -> Any:  # pragma: no cover - never called: see load_callback
+    raise SamplingError("a cached nutpie callback was not in numba's cache")
 
 
 class PymcSampler:
