@@ -16,8 +16,8 @@ callbacks loaded from numba's cache, skipping the graph work. The record is stor
 every random variable, observed value, deterministic and potential, with constants by a hash of
 their bytes), each free variable's transform, the shared variables' names and shapes, the
 ``check_bounds`` switch, PyTensor's relevant flags and the PyMC, PyTensor, nutpie and numba versions.
-The logp and its gradient are functions of exactly these. A hit also recomputes the variables'
-shapes (nutpie's own measure, 0.02 s) and compares them with the record's before it is used.
+The logp and its gradient are functions of exactly these. A hit also checks the free variables'
+shapes at PyMC's initial point (which nutpie needs anyway) against the record's before it is used.
 
 The record lives beside the rewritten graphs (``<compiledir>/mediamix-rewrites``, same flag, same
 trust: pickles this package writes). Not restored: the compiled model's PyTensor functions
@@ -150,9 +150,16 @@ def load(model: Any, key: str, make_callback: Callable[[str, str, Any, dict[str,
         stats["misses"] += 1
         return None
     names, bounds, shapes = record["shape_info"]
+    n_free = len(model.free_RVs)
+    joined_names, joined_shapes = [model.rvs_to_values[rv].name for rv in model.free_RVs], shapes[:n_free]
     try:
-        measured = ncp._compute_shapes(model)  # noqa: SLF001 - nutpie's own measure, as its compile takes it
-        if any(tuple(int(n) for n in measured[name]) != tuple(shape) for name, shape in zip(names, shapes, strict=True)):
+        # nutpie's initial points, as its compile makes them: PyMC's support points, jittered per seed.
+        pymc_initial = make_initial_point_fn(model=model, overrides=None, default_strategy="support_point",
+                                             jitter_rvs=set(model.free_RVs), return_transformed=True)
+        point = pymc_initial(0)  # the free variables' shapes, checked against the record's
+        if names[:n_free] != joined_names or any(
+                tuple(np.shape(point[name])) != tuple(shape) for name, shape in zip(joined_names, joined_shapes,
+                                                                                    strict=True)):
             raise LookupError("shapes differ")
         by_name = {v.name: v for v in graph_inputs(_model_outputs(model)) if isinstance(v, SharedVariable)}
         keys = {by_name[name]: slot for name, slot in record["shared"]}
@@ -170,11 +177,6 @@ def load(model: Any, key: str, make_callback: Callable[[str, str, Any, dict[str,
     except Exception:  # anything missing or different: compile as usual (and record again)
         stats["misses"] += 1
         return None
-    n_free = len(model.free_RVs)
-    joined_names, joined_shapes = [model.rvs_to_values[rv].name for rv in model.free_RVs], shapes[:n_free]
-    # nutpie's initial points, as its compile makes them: PyMC's support points, jittered per seed.
-    pymc_initial = make_initial_point_fn(model=model, overrides=None, default_strategy="support_point",
-                                         jitter_rvs=set(model.free_RVs), return_transformed=True)
     initial_point = ncp._rv_dict_to_flat_array_wrapper(  # noqa: SLF001
         ncp._wrap_with_lock(pymc_initial), names=joined_names, shapes=joined_shapes)  # noqa: SLF001
     shape_info = (list(names), [slice(a, b) for a, b in bounds], [tuple(s) for s in shapes])

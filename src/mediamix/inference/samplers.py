@@ -257,7 +257,7 @@ def _compile_nutpie_cached(model: Any, reuse: bool) -> Any:
 
     key = compiled_models.model_key(model) if reuse else None
     if key is not None:
-        with _NUTPIE_PATCH_LOCK:
+        with _NUTPIE_PATCH_LOCK, rewrites_cached():  # the initial-point function still compiles
             found = compiled_models.load(model, key, load_callback)
         if found is not None:
             return found
