@@ -116,10 +116,10 @@ def store(key: str, compiled: Any, callbacks: dict[str, tuple[str, Any, dict[str
     ``callbacks``: for each name in :data:`CALLBACKS`, its numba cache key, C signature and the sizes
     compiled into it.
     """
-    if set(callbacks) != set(CALLBACKS):
+    keys = compiled.shared_var_keys  # shared variable -> its slot name in user_data
+    if set(callbacks) != set(CALLBACKS) or any(var.name is None for var in keys):  # found again by name
         return
     names, slices, shapes = compiled.shape_info
-    keys = compiled.shared_var_keys  # shared variable -> its slot name in user_data
     record = {
         "format": _FORMAT,
         "n_dim": compiled.n_dim,
