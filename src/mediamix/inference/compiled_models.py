@@ -45,8 +45,12 @@ stats = {"hits": 0, "misses": 0, "stores": 0}
 CALLBACKS = ("nutpie_logp", "nutpie_expand")
 
 
-def model_key(model: Any) -> str | None:
-    """The key of ``model``'s compiled form (see the module docstring), or None when it cannot be keyed."""
+def model_key(model: Any, compiler: str = "") -> str | None:
+    """The key of ``model``'s compiled form (see the module docstring), or None when it cannot be keyed.
+
+    ``compiler``: text that changes whenever the caller compiles differently (e.g. the source of the
+    C callbacks), so that a record never outlives the code it was made with.
+    """
     import numba
     import nutpie
     import pymc
@@ -83,7 +87,7 @@ def model_key(model: Any) -> str | None:
         f"free={[(rv.name, model.rvs_to_values[rv].name) for rv in model.free_RVs]}",
         f"observed={[rv.name for rv in model.observed_RVs]}",
         f"deterministics={[v.name for v in model.deterministics]}",
-        f"transforms={transforms}", f"dims={dims}",
+        f"transforms={transforms}", f"dims={dims}", f"compiler={compiler}",
     ]
     return hashlib.sha256("|".join([*parts, graph]).encode()).hexdigest()
 

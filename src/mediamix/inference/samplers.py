@@ -255,7 +255,7 @@ def _compile_nutpie_cached(model: Any, reuse: bool) -> Any:
         env = {"__name__": __name__, "np": np, "numba": numba, "extract": _not_compiled_here, **sizes}
         return numba.cfunc(c_sig, cache=True)(compile_numba_function_src(src, name, env, cache_key=key))
 
-    key = compiled_models.model_key(model) if reuse else None
+    key = compiled_models.model_key(model, _NUTPIE_LOGP_SRC + _NUTPIE_EXPAND_SRC) if reuse else None
     if key is not None:
         with _NUTPIE_PATCH_LOCK, rewrites_cached():  # the initial-point function still compiles
             found = compiled_models.load(model, key, load_callback)
