@@ -12,10 +12,9 @@ import copy
 import os
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,12 +52,9 @@ from mediamix.optimize import (
 from mediamix.optimize.problem import Objective
 from mediamix.priors import Prior
 from mediamix.report import REPORT_FILE, ReportData, fit_table, parameter_draws, write_report
-from mediamix.report.charts import ChartDrawing
 from mediamix.review import Review, check_data, review_fit
 
 __all__ = ["MMM", "load"]
-
-T = TypeVar("T")
 
 
 class MMM:
@@ -614,8 +610,7 @@ class MMM:
             config_text=dump_config(self.config_), problems=self.diagnostics_.problems(), optimization=optimization,
         )
 
-    def save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None = None, *,
-             executor: Executor | None = None) -> Path:
+    def save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None = None) -> Path:
         """Write the output folder (``summary.json``, ``contributions.csv``, ``posterior.nc``, ``config.toml``,
         the attribution tables and ``report.html``).
 
@@ -628,22 +623,15 @@ class MMM:
             mediamix output is replaced).
         extra_files : mapping of str to str, optional
             More text files to write into the folder, by file name.
-        executor : concurrent.futures.Executor, optional
-            Draws the report's charts while the rest of the folder is written, e.g. the helper
-            process of :func:`mediamix.report.charts.chart_executor` (what ``mediamix fit`` uses);
-            the files are the same either way.
         """
         self._check_fitted()
         with output.collector_paused():
-            return self._save(path, extra_files, executor)
+            return self._save(path, extra_files)
 
-    def _save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None,
-              executor: Executor | None) -> Path:
+    def _save(self, path: str | os.PathLike[str], extra_files: Mapping[str, str] | None) -> Path:
         summary = self.summary_dict()
         contributions = self.contributions()
         tables = self.attribution_tables()
-        # The charts go to the executor first, to be drawn while the other files are written.
-        report = self._report_step(path, lambda: self._start_report(summary, tables, executor))
         date = self.config_.data.date
         tree = self.idata_.copy()
         stats = tree["sample_stats"].to_dataset()
@@ -659,33 +647,20 @@ class MMM:
                 table.to_csv(tmp / name, index=False, date_format="%Y-%m-%d")
             for name, text in (extra_files or {}).items():
                 (tmp / Path(name).name).write_text(text, encoding="utf-8")
-            if report is not None:
-                data, charts = report
-                self._report_step(path, lambda: write_report(tmp / REPORT_FILE, data, charts=charts.result()))
+            self._write_report(tmp / REPORT_FILE, path, summary, tables)
         return Path(path)
 
-    def _start_report(self, summary: dict[str, Any], tables: Mapping[str, pd.DataFrame],
-                      executor: Executor | None) -> tuple[ReportData, ChartDrawing]:
-        data = self.report_data(summary=summary, tables=tables)
-        return data, ChartDrawing(data, executor)
-
-    @staticmethod
-    def _report_step(folder: str | os.PathLike[str], step: Callable[[], T]) -> T | None:
-        """``step()``, a part of writing ``report.html``; if it fails, a warning and ``None``.
-
-        A chart must never cost the user a finished fit: the rest of the folder is written, and the
-        warning says how to rebuild the report.
-        """
+    def _write_report(self, file: Path, folder: str | os.PathLike[str], summary: dict[str, Any],
+                      tables: Mapping[str, pd.DataFrame]) -> None:
         try:
-            return step()
-        except Exception as err:
+            write_report(file, self.report_data(summary=summary, tables=tables))
+        except Exception as err:  # a chart must never cost the user a finished fit: keep the rest, say so
             warnings.warn(
                 f"Could not write {REPORT_FILE} ({type(err).__name__}: {err}); the fit was saved. "
                 f"Rebuild the report with 'mediamix report {folder}'.",
                 RuntimeWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
-            return None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> MMM:

@@ -36,7 +36,6 @@ def demo_command(
 
     from mediamix.mmm import MMM
     from mediamix.output import check_target
-    from mediamix.report.charts import chart_executor
     from mediamix.simulate import seed_example
 
     check_target(out)
@@ -47,19 +46,17 @@ def demo_command(
     )
     mmm = MMM.from_config(dataset.config)
     announce_fit(mmm.config.with_fit(chains=chains, draws=draws, tune=tune, sampler=sampler, method=method))
-    with chart_executor() as executor:  # a helper process for the report's charts, warming up during the fit
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            show_progress = sys.stderr.isatty() if progress is None else progress
-            mmm.fit(dataset.data, chains=chains, draws=draws, tune=tune, sampler=sampler, method=method,
-                    progressbar=show_progress)
-        mmm.save(
-            out,
-            extra_files={
-                "data.csv": dataset.data.to_csv(index=False, date_format="%Y-%m-%d"),
-                "truth.json": json.dumps(dataset.truth, indent=2) + "\n",
-                "mmm.toml": tomli_w.dumps(dataset.config),
-            },
-            executor=executor,
-        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        show_progress = sys.stderr.isatty() if progress is None else progress
+        mmm.fit(dataset.data, chains=chains, draws=draws, tune=tune, sampler=sampler, method=method,
+                progressbar=show_progress)
+    mmm.save(
+        out,
+        extra_files={
+            "data.csv": dataset.data.to_csv(index=False, date_format="%Y-%m-%d"),
+            "truth.json": json.dumps(dataset.truth, indent=2) + "\n",
+            "mmm.toml": tomli_w.dumps(dataset.config),
+        },
+    )
     report_fit(mmm, out, list(caught), truth=dataset.truth["channels"])

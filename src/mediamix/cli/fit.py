@@ -76,7 +76,6 @@ def fit_command(
     from mediamix.config import load_config
     from mediamix.mmm import MMM
     from mediamix.output import check_target
-    from mediamix.report.charts import chart_executor
 
     check_target(out)
     cfg = load_config(config)
@@ -84,14 +83,13 @@ def fit_command(
     mmm = MMM.from_config(cfg)
     show_progress = sys.stderr.isatty() if progress is None else progress
     announce_fit(cfg)
-    with chart_executor() as executor:  # a helper process for the report's charts, warming up during the fit
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            warnings.simplefilter("always", DataWarning)
-            status = console.status("Fitting…", spinner="dots") if not show_progress else nullcontext()
-            with status:
-                mmm.fit(data, progressbar=show_progress)
-        mmm.save(out, executor=executor)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", DataWarning)
+        status = console.status("Fitting…", spinner="dots") if not show_progress else nullcontext()
+        with status:
+            mmm.fit(data, progressbar=show_progress)
+    mmm.save(out)
     report_fit(mmm, out, list(caught))
     if strict and mmm.review().verdict == "fail":
         err_console.print(

@@ -22,11 +22,9 @@ def report_command(
     """Rebuild the HTML report of a saved fit (with its optimization.json, if any) and print its path."""
     from mediamix.mmm import MMM
     from mediamix.output import read_json
-    from mediamix.report import REPORT_FILE, chart_executor, draw_charts, write_report
+    from mediamix.report import REPORT_FILE, write_report
 
-    with chart_executor() as executor:  # a helper process for the charts, warming up while the fit loads
-        mmm = MMM.load(folder)
-        optimization = read_json(folder / OPTIMIZATION_FILE) if (folder / OPTIMIZATION_FILE).is_file() else None
-        data = mmm.report_data(optimization=optimization)
-        path = write_report(out or folder / REPORT_FILE, data, charts=draw_charts(data, executor))
+    mmm = MMM.load(folder)
+    optimization = read_json(folder / OPTIMIZATION_FILE) if (folder / OPTIMIZATION_FILE).is_file() else None
+    path = write_report(out or folder / REPORT_FILE, mmm.report_data(optimization=optimization))
     console.print(f"Wrote {path}", markup=False, highlight=False, soft_wrap=True)

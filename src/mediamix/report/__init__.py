@@ -2,7 +2,7 @@
 
 - :mod:`~mediamix.report.data`: :class:`ReportData` and the helpers that fill it;
 - :mod:`~mediamix.report.figures`: one function per chart (matplotlib, PNG bytes);
-- :mod:`~mediamix.report.charts`: the charts by name, drawn here or alongside in a helper process;
+- :mod:`~mediamix.report.charts`: the charts by name, as the template names them;
 - :mod:`~mediamix.report.render`: the jinja2 template (autoescaped) -> HTML, written atomically;
 - ``templates/``: ``report.html.j2`` and its inline stylesheet ``report.css``.
 
@@ -12,16 +12,15 @@ Layer rule: imports :mod:`mediamix.output`, :mod:`mediamix.inference` (threshold
 imported only when a report is rendered, so importing this package stays light.
 """
 
-from mediamix.report.charts import ChartDrawing, chart_executor, draw_charts
+from mediamix.report.charts import CHARTS, draw_charts
 from mediamix.report.data import ParameterDraws, ReportData, fit_metrics, fit_table, parameter_draws
 from mediamix.report.render import REPORT_FILE, render_report, write_report
 
 __all__ = [
+    "CHARTS",
     "REPORT_FILE",
-    "ChartDrawing",
     "ParameterDraws",
     "ReportData",
-    "chart_executor",
     "draw_charts",
     "fit_metrics",
     "fit_table",

@@ -36,7 +36,6 @@ __all__ = [
     "adstock_chart",
     "prior_posterior_chart",
     "allocation_chart",
-    "warm_up",
 ]
 
 #: Channel colors (Tableau 10), assigned in channel order and reused on every chart.
@@ -117,19 +116,6 @@ def _unloaded_lazy_modules_hidden() -> Iterator[None]:
     finally:
         for name, module in hidden.items():
             sys.modules.setdefault(name, module)
-
-
-def warm_up() -> None:
-    """Import what the charts need and draw one small PNG (fonts, Agg), as the first chart of a process would.
-
-    SciPy's ``stats`` (the prior/posterior chart's kernel density) is the largest import: 0.3 s.
-    """
-    import scipy.stats  # noqa: F401
-
-    fig = _figure(0.5, 1.0, layout=None)
-    fig.text(0.5, 0.5, "mediamix")
-    with _unloaded_lazy_modules_hidden():
-        fig.savefig(io.BytesIO(), format="png", dpi=DPI)
 
 
 def _figure(height: float, width: float = WIDTH, layout: Literal["constrained"] | None = "constrained") -> Any:

@@ -212,8 +212,7 @@ def _optimization(result: Mapping[str, Any] | None, channels: tuple[str, ...]) -
     }
 
 
-def render_report(data: ReportData, *, generated: dt.datetime | None = None,
-                  charts: Mapping[str, bytes] | None = None) -> str:
+def render_report(data: ReportData, *, generated: dt.datetime | None = None) -> str:
     """The report as one self-contained HTML document.
 
     Parameters
@@ -221,16 +220,13 @@ def render_report(data: ReportData, *, generated: dt.datetime | None = None,
     data : ReportData
     generated : datetime, optional
         The time stamp shown in the footer; default now.
-    charts : mapping of str to bytes, optional
-        The charts' PNGs by name when already drawn (:class:`~mediamix.report.charts.ChartDrawing`);
-        default: drawn here.
 
     Returns
     -------
     str
         HTML with inline CSS and charts as ``data:`` URIs; no scripts and no external references.
     """
-    charts = draw_charts(data) if charts is None else charts
+    charts = draw_charts(data)
     summary = data.summary
     dates = summary.get("dates", {})
     review = data.review
@@ -271,9 +267,6 @@ def _adstock_peaks(data: ReportData) -> list[dict[str, Any]]:
     return out
 
 
-def write_report(path: str | os.PathLike[str], data: ReportData, *, charts: Mapping[str, bytes] | None = None) -> Path:
-    """Render ``data`` and write it to ``path`` whole or not at all (a temporary file, then a rename).
-
-    ``charts``: as for :func:`render_report`.
-    """
-    return output.write_text_atomic(path, render_report(data, charts=charts))
+def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
+    """Render ``data`` and write it to ``path`` whole or not at all (a temporary file, then a rename)."""
+    return output.write_text_atomic(path, render_report(data))
