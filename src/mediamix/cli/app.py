@@ -96,12 +96,13 @@ def _compile_for_one_run() -> None:
 
     The first fit of a model spends most of its time in numba compiling the logp and its gradient,
     and much of that in LLVM's optimizer. At level 1 the demo's cold ``mediamix fit`` took
-    14.7-15.5 s instead of 16.0-17.3 s (three alternating pairs, 2-CPU machine) with the same
-    sampling speed and bit-identical draws: the model's loops are small, element-wise and, without
-    fastmath, not reassociated by level 3 either. numba read the variable when PyTensor imported it,
-    and builds its code generator (with the level it holds then) at the first compile, which has not
-    happened yet when the command starts; hence the reload. Only the console script does this (library users choose their own ``NUMBA_OPT``),
-    and a ``NUMBA_OPT`` the user set wins.
+    14.2-15.5 s instead of 16.0-17.3 s (alternating pairs, 2-CPU machine; on a slower hour compile
+    12.4-13.0 s instead of 14.0-14.6 s) with the same sampling speed and bit-identical draws: the
+    model's loops are small, element-wise and, without fastmath, not reassociated by level 3 either.
+    numba reads the variable at import and builds its code generator, with the level it holds then,
+    at the first compile, which has not happened yet when the command starts; hence the reload.
+    Only the console script does this (library users choose their own ``NUMBA_OPT``), and a
+    ``NUMBA_OPT`` the user set wins.
     """
     if "NUMBA_OPT" not in os.environ:
         os.environ["NUMBA_OPT"] = CLI_NUMBA_OPT
