@@ -124,3 +124,22 @@ def test_a_record_whose_callbacks_are_gone_is_not_used(monkeypatch) -> None:
     assert compiled_models.stats["misses"] == misses + 1
     assert compiled.logp_func is not None  # compiled as usual
     assert abs(_draws(compiled)["b"].mean() - 2.0) < 0.5
+
+
+def test_a_record_whose_shapes_differ_from_the_model_is_not_used(monkeypatch) -> None:
+    from mediamix.inference import compiled_models
+
+    model = _regression(False)
+    compile_nutpie(model)  # make sure there is a record
+    read = compiled_models.read_entry
+
+    def other_shapes(file):  # type: ignore[no-untyped-def]
+        record = read(file)
+        names, bounds, shapes = record["shape_info"]
+        return {**record, "shape_info": (names, bounds, [(2,) + tuple(s) for s in shapes])}
+
+    monkeypatch.setattr(compiled_models, "read_entry", other_shapes)
+    misses = compiled_models.stats["misses"]
+    compiled = compile_nutpie(model)
+    assert compiled_models.stats["misses"] == misses + 1
+    assert compiled.logp_func is not None and compiled.n_dim == 3  # compiled as usual, shapes from the model
