@@ -107,39 +107,27 @@ def test_the_record_is_keyed_by_the_models_structure_and_constants() -> None:
     assert model_key(other) not in {model_key(_regression(False)), None}
 
 
-def test_a_record_whose_callbacks_are_gone_is_not_used(monkeypatch) -> None:
+def _callbacks_gone(record: dict) -> dict:
+    """The record pointing at callbacks numba's cache does not hold."""
+    return {**record, "callbacks": {name: ("0" * 64, *rest) for name, (_, *rest) in record["callbacks"].items()}}
+
+
+def _other_shapes(record: dict) -> dict:
+    """The record of a model whose variables have other shapes."""
+    names, bounds, shapes = record["shape_info"]
+    return {**record, "shape_info": (names, bounds, [(2,) + tuple(s) for s in shapes])}
+
+
+@pytest.mark.parametrize("tamper", [_callbacks_gone, _other_shapes])
+def test_a_record_that_does_not_fit_is_not_used(tamper, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from mediamix.inference import compiled_models
 
     model = _regression(False)
     compile_nutpie(model)  # make sure there is a record
     read = compiled_models.read_entry
-
-    def without_callbacks(file):  # type: ignore[no-untyped-def]
-        record = read(file)
-        return {**record, "callbacks": {name: ("0" * 64, *rest) for name, (_, *rest) in record["callbacks"].items()}}
-
-    monkeypatch.setattr(compiled_models, "read_entry", without_callbacks)
-    misses = compiled_models.stats["misses"]
-    compiled = compile_nutpie(model)
-    assert compiled_models.stats["misses"] == misses + 1
-    assert compiled.logp_func is not None  # compiled as usual
-    assert abs(_draws(compiled)["b"].mean() - 2.0) < 0.5
-
-
-def test_a_record_whose_shapes_differ_from_the_model_is_not_used(monkeypatch) -> None:
-    from mediamix.inference import compiled_models
-
-    model = _regression(False)
-    compile_nutpie(model)  # make sure there is a record
-    read = compiled_models.read_entry
-
-    def other_shapes(file):  # type: ignore[no-untyped-def]
-        record = read(file)
-        names, bounds, shapes = record["shape_info"]
-        return {**record, "shape_info": (names, bounds, [(2,) + tuple(s) for s in shapes])}
-
-    monkeypatch.setattr(compiled_models, "read_entry", other_shapes)
+    monkeypatch.setattr(compiled_models, "read_entry", lambda file: tamper(read(file)))
     misses = compiled_models.stats["misses"]
     compiled = compile_nutpie(model)
     assert compiled_models.stats["misses"] == misses + 1
     assert compiled.logp_func is not None and compiled.n_dim == 3  # compiled as usual, shapes from the model
+    assert abs(_draws(compiled)["b"].mean() - 2.0) < 0.5
