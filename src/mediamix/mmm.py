@@ -483,8 +483,13 @@ class MMM:
         ------
         DataError
             If the table cannot be fitted at all (see :func:`mediamix.data.validate_data`).
+        ConfigError
+            If the config asks for something these dates cannot show (a weekly cycle on
+            weekly data, a Fourier order above the Nyquist limit): found here, not at fit.
         """
-        return check_data(self._validate(data, training=True), self.config)
+        frame = self._validate(data, training=True)
+        make_design(frame, self.config, Scales.from_frame(frame, self.config))
+        return check_data(frame, self.config)
 
     # ---------------------------------------------------------- prediction
     def _design_for(self, data: pd.DataFrame | str | os.PathLike[str]) -> Design:

@@ -12,7 +12,7 @@ from mediamix.errors import ConfigError
 from mediamix.model.build import build_model
 from mediamix.review import count_parameters
 from mediamix.testing import PriorSampler
-from mediamix.transforms import fourier_features
+from mediamix.transforms import fourier_features, max_fourier_order
 
 
 def daily_data(n_days: int = 210, seed: int = 0) -> pd.DataFrame:
@@ -82,3 +82,55 @@ def test_switched_off_periods_have_no_prior() -> None:
 def test_count_parameters_counts_every_period() -> None:
     cfg = parse_config(daily_config(yearly_seasonality=2, weekly_seasonality=3, monthly_seasonality=1))
     assert count_parameters(cfg)["seasonality"] == 2 * (2 + 3 + 1)
+
+
+@pytest.mark.parametrize(("period", "step", "expected"), [
+    (365.25 / 12, 7, 2),   # monthly cycle, weekly data: harmonic 3 repeats every 10.1 days < 14
+    (365.25, 7, 26),       # yearly cycle, weekly data
+    (7.0, 1, 3),           # weekly cycle, daily data: harmonic 4 repeats every 1.75 days
+    (365.25, 28, 6),       # yearly cycle, four-weekly data
+    (365.25 / 12, 28, 0),  # a monthly cycle on four-weekly data cannot be seen at all
+    (28.0, 7, 1),          # exactly two rows per cycle is already too few
+])
+def test_max_fourier_order_is_the_nyquist_limit(period, step, expected) -> None:
+    assert max_fourier_order(period, step) == expected
+    dates = pd.date_range("2020-01-06", periods=300, freq=f"{step}D")
+    t = np.asarray((dates - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1))
+    for k in (expected, expected + 1):
+        if k == 0:
+            continue
+        # sampled every `step` days, harmonic k is the same as a cycle at the alias frequency (a phase aside)
+        frequency = k / period
+        alias = abs(frequency - round(frequency * step) / step)
+        column = fourier_features(dates, k, period)[:, -1]
+        basis = np.column_stack([np.cos(2 * np.pi * alias * t), np.sin(2 * np.pi * alias * t)])
+        residual = column - basis @ np.linalg.lstsq(basis, column, rcond=None)[0]
+        assert np.abs(residual).max() < 1e-8
+        if k == expected:  # admissible: the data show it at its own frequency, sine and cosine apart
+            assert alias == pytest.approx(frequency)
+            assert np.linalg.matrix_rank(fourier_features(dates, k, period)[:, -2:]) == 2
+        elif np.isclose(2 * step * frequency, 1.0):  # exactly two rows per cycle: sine and cosine collapse
+            assert np.linalg.matrix_rank(fourier_features(dates, k, period)[:, -2:], tol=1e-8) == 1
+        else:  # one more: it shows as a slower, spurious cycle
+            assert alias < frequency - 1e-12
+
+
+def test_monthly_order_too_fine_for_weekly_data_says_which_setting_and_limit(demo) -> None:
+    raw = {**demo.config, "model": {**demo.config["model"], "monthly_seasonality": 3}}
+    with pytest.raises(ConfigError, match=r"\[model\] monthly_seasonality = 3 is too fine for data 7 days apart: "
+                                          r"harmonic 3 of the 30.4375-day cycle repeats every 10.1 days.*"
+                                          r"Use at most 2\."):
+        MMM.from_config(raw).fit(demo.data, sampler=PriorSampler(), chains=1, draws=5)
+
+
+def test_yearly_order_too_fine_for_four_weekly_data() -> None:
+    # retail's 13 periods a year: harmonic 7 of the year repeats every 52.2 days, under two rows (56 days)
+    dates = pd.date_range("2018-01-01", periods=60, freq="28D")
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"date": dates, "x1": rng.gamma(2.0, 50.0, 60), "x2": rng.gamma(3.0, 20.0, 60)})
+    frame["y"] = 100 + 0.05 * frame["x1"] + rng.normal(0, 1.0, 60)
+    with pytest.raises(ConfigError, match=r"yearly_seasonality = 7 is too fine for data 28 days apart.*"
+                                          r"Use at most 6\."):
+        MMM.from_config(daily_config(yearly_seasonality=7)).fit(frame, sampler=PriorSampler(), chains=1, draws=5)
+    fit = MMM.from_config(daily_config(yearly_seasonality=6)).fit(frame, sampler=PriorSampler(), chains=1, draws=5)
+    assert fit.design_.fourier.shape == (60, 12)

@@ -95,3 +95,13 @@ def test_fit_help_documents_strict_and_its_exit_code() -> None:
     result = runner.invoke(app, ["fit", "--help"], env=WIDE)
     assert result.exit_code == 0
     assert "--strict" in result.output and "Exit with code 3 when the model review's verdict is fail" in result.output
+
+
+def test_check_finds_a_config_the_dates_cannot_support_and_exits_2(seed_dir: Path, tmp_path: Path) -> None:
+    config = (seed_dir / "mmm.toml").read_text().replace("[model]", "[model]\nmonthly_seasonality = 4", 1)
+    (tmp_path / "mmm.toml").write_text(config)
+    result = runner.invoke(app, ["check", str(seed_dir / "data.csv"), "--config", str(tmp_path / "mmm.toml")],
+                           env=WIDE)
+    assert result.exit_code == 2, result.output
+    assert "monthly_seasonality = 4 is too fine for data 7 days apart" in result.output
+    assert "Use at most 2" in result.output

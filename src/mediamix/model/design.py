@@ -18,12 +18,14 @@ from mediamix.data.validate import infer_step_days
 from mediamix.errors import ConfigError, DataError
 from mediamix.transforms import (
     SEASONAL_PERIODS,
+    YEAR_DAYS,
     changepoint_basis,
     changepoint_locations,
     event_dummy,
     fourier_features,
     fourier_labels,
     linear_trend,
+    max_fourier_order,
 )
 
 __all__ = ["Scales", "Design", "make_design"]
@@ -215,6 +217,20 @@ def _changepoints(t: np.ndarray, n_changepoints: int, scales: Scales) -> tuple[n
     return changepoint_basis(t, locations), names
 
 
+def _check_fourier_order(setting: str, order: int, period_days: float, step_days: int) -> None:
+    """ConfigError if ``[model] setting = order`` has harmonics faster than the data can show."""
+    limit = max_fourier_order(period_days, step_days)
+    if order <= limit:
+        return
+    fix = f"Use at most {limit}" if limit else "Set it to 0"
+    raise ConfigError(
+        f"[model] {setting} = {order} is too fine for data {step_days} days apart: harmonic {order} of the "
+        f"{period_days:g}-day cycle repeats every {period_days / order:.1f} days, and a cycle no longer than "
+        f"two rows ({2 * step_days} days) cannot be told apart from a slower, spurious cycle (aliasing). "
+        f"{fix}."
+    )
+
+
 def _seasonal_blocks(dates: pd.DatetimeIndex, config: MMMConfig, scales: Scales) -> dict[str, np.ndarray]:
     """Fourier blocks (date, fourier_mode_<period>) of the weekly and monthly cycles switched on.
 
@@ -232,6 +248,9 @@ def _seasonal_blocks(dates: pd.DatetimeIndex, config: MMMConfig, scales: Scales)
             f"{scales.step_days} days apart, so every row falls on the same day of the week and a weekly cycle "
             "cannot be estimated. Set weekly_seasonality = 0."
         )
+    _check_fourier_order("yearly_seasonality", m.yearly_seasonality, YEAR_DAYS, scales.step_days)
+    for period, order in orders.items():
+        _check_fourier_order(f"{period}_seasonality", order, SEASONAL_PERIODS[period], scales.step_days)
     return {
         period: fourier_features(dates, order, SEASONAL_PERIODS[period])
         for period, order in orders.items() if order

@@ -24,7 +24,14 @@ from mediamix.transforms.saturation import (
     TanhSaturation,
 )
 from mediamix.transforms.events import event_dummy
-from mediamix.transforms.seasonality import SEASONAL_PERIODS, fourier_features, fourier_labels, linear_trend
+from mediamix.transforms.seasonality import (
+    SEASONAL_PERIODS,
+    YEAR_DAYS,
+    fourier_features,
+    fourier_labels,
+    linear_trend,
+    max_fourier_order,
+)
 from mediamix.transforms.trend import changepoint_basis, changepoint_locations
 
 __all__ = [
@@ -47,6 +54,8 @@ __all__ = [
     "fourier_features",
     "fourier_labels",
     "linear_trend",
+    "max_fourier_order",
+    "YEAR_DAYS",
     "SEASONAL_PERIODS",
     "changepoint_basis",
     "changepoint_locations",

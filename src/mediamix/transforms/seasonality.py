@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["fourier_features", "fourier_labels", "linear_trend", "YEAR_DAYS", "SEASONAL_PERIODS"]
+__all__ = ["fourier_features", "fourier_labels", "linear_trend", "max_fourier_order", "YEAR_DAYS", "SEASONAL_PERIODS"]
 
 #: Length of the yearly cycle in days.
 YEAR_DAYS = 365.25
@@ -46,6 +46,36 @@ def fourier_features(dates: pd.DatetimeIndex | np.ndarray, order: int, period: f
     out[:, 0::2] = np.sin(angle)
     out[:, 1::2] = np.cos(angle)
     return out
+
+
+def max_fourier_order(period_days: float, step_days: float) -> int:
+    """The highest Fourier order that data ``step_days`` apart can resolve for a ``period_days`` cycle.
+
+    Harmonic ``k`` repeats every ``period_days / k`` days. Sampled every ``step_days``, a cycle of
+    two rows or fewer cannot be told apart from a slower one (the Nyquist limit): its columns are
+    those of a slower, spurious cycle (aliasing), so its coefficients would be read as the wrong
+    seasonality. So ``k`` must satisfy ``period_days / k > 2 * step_days``.
+
+    Parameters
+    ----------
+    period_days : float
+        Cycle length in days (365.25 for the year).
+    step_days : float
+        Days between consecutive rows (7 for weekly data).
+
+    Returns
+    -------
+    int
+        The largest admissible order; 0 when not even the first harmonic can be seen.
+
+    Examples
+    --------
+    >>> max_fourier_order(365.25 / 12, 7)  # a monthly cycle on weekly data
+    2
+    >>> max_fourier_order(7.0, 1)  # a weekly cycle on daily data
+    3
+    """
+    return max(int(np.ceil(period_days / (2.0 * step_days))) - 1, 0)
 
 
 def linear_trend(dates: pd.DatetimeIndex | np.ndarray, start: pd.Timestamp, span_days: float) -> np.ndarray:
