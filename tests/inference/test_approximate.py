@@ -66,6 +66,34 @@ def test_same_seed_same_draws_and_another_seed_other_draws() -> None:
         assert not np.array_equal(a, c)
 
 
+def test_the_unconstrained_space_evaluates_what_pymc_does(prior_fit: MMM) -> None:
+    """The log density, gradient and way back come from nutpie's C callbacks: they must be PyMC's own."""
+    from pymc.util import get_default_varnames
+
+    from mediamix.inference.approximate import _Unconstrained
+    from mediamix.model.build import build_model
+
+    model = build_model(prior_fit.config_, prior_fit.design_)
+    space = _Unconstrained(model)
+    logp, dlogp = model.compile_logp(jacobian=True), model.compile_dlogp(jacobian=True)
+    outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
+    constrain = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore")
+    assert space.outputs == [o.name for o in outputs] and "beta" in space.outputs  # a Deterministic too
+    rng = np.random.default_rng(0)
+    for x in space.start + rng.normal(0.0, 0.5, (3, space.dim)):
+        point, offset = {}, 0
+        for name, shape, size in zip(space.names, space.shapes, space.sizes, strict=True):
+            point[name] = x[offset:offset + size].reshape(shape)
+            offset += size
+        value, grad = space.logp_grad(x)
+        assert value == pytest.approx(float(logp(point)), rel=1e-10)
+        np.testing.assert_allclose(grad, dlogp(point), rtol=1e-8, atol=1e-10)
+        for got, expected in zip(space.constrain(x), constrain(point), strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-10)
+    # where the density is not finite, -inf (nutpie's return code), not an exception
+    assert space.logp_grad(np.full(space.dim, 1e6))[0] == -np.inf
+
+
 def test_laplace_names_a_flat_direction_by_parameter_and_coordinate() -> None:
     with pm.Model(coords={"channel": ["tv", "search"]}) as model:  # only the sum is identified
         effect = pm.Flat("effect", dims="channel")
