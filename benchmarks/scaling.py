@@ -15,7 +15,8 @@ through geometric adstock (l_max 8, normalized, alpha drawn in 0.1-0.6) and logi
 alike), plus intercept, a slow trend, a yearly cycle and Gaussian noise (sd 0.25). The fitted model
 is mediamix's default (geometric adstock, logistic saturation, yearly order 2, linear trend,
 default priors) with the default sampler (nutpie) and, to keep it short, 2 chains x 500 tune + 500
-draws (``--chains``, ``--tune``, ``--draws``).
+draws (``--chains``, ``--tune``, ``--draws``), with numba at LLVM level 1 as the ``mediamix``
+console script runs it (``--numba-opt 3`` for numba's default, what a library call gets).
 
 Each case is fitted twice, each time in a fresh process with ``MMM.fit``:
 
@@ -153,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="smoke test: 104 weeks x 2 and 5 channels, 200 + 200")
     p.add_argument("--timeout", type=float, default=1200)
+    p.add_argument("--numba-opt", default="1",
+                   help="NUMBA_OPT of the fits: 1 as the mediamix console script sets it (default), 3 numba's own")
     p.add_argument("--json", metavar="PATH")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--launched", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -178,12 +181,13 @@ def main(argv: list[str] | None = None) -> None:
 
     load0 = [round(x, 2) for x in os.getloadavg()]
     print(f"mediamix scaling: {args.chains} chains x {args.tune} tune + {args.draws} draws, nutpie, "
-          f"weeks {weeks_list} x channels {channel_list}", flush=True)
+          f"NUMBA_OPT={args.numba_opt}, weeks {weeks_list} x channels {channel_list}", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="mediamix-scaling-") as tmp:
         env = dict(os.environ)  # this invocation's own caches: "new data" is new to them
         env["PYTENSOR_FLAGS"] = f"{env.get('PYTENSOR_FLAGS', '')},base_compiledir={tmp}/pytensor".lstrip(",")
         env["NUMBA_CACHE_DIR"] = f"{tmp}/numba"
+        env["NUMBA_OPT"] = args.numba_opt
         warm = launch(weeks_list[0], channel_list[0] + 1, args, env, draws=20, tune=20)  # generic pieces only
         print(f"  warm-up fit: {'FAILED ' + warm['error'] if 'error' in warm else 'ok'}", flush=True)
         for weeks in weeks_list:
