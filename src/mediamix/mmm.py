@@ -72,6 +72,9 @@ class MMM:
         The KPI column.
     controls : sequence of str, default=()
         Non-media columns (events, price, ...).
+    date_marks : {"start", "end"}, default="start"
+        Whether each date is the first or the last day of its period (``"end"`` for
+        week-ending dates); ``events`` are placed in the period that contains them.
     adstock : str, default="geometric"
         Carryover of every channel: ``"geometric"``, ``"delayed"``, ``"weibull_cdf"``,
         ``"weibull_pdf"`` or ``"binomial"`` (see ``mediamix.transforms.ADSTOCKS``).
@@ -139,6 +142,7 @@ class MMM:
         date: str = "date",
         target: str = "y",
         controls: Sequence[str] = (),
+        date_marks: str = "start",
         adstock: str = "geometric",
         l_max: int = 8,
         normalize_adstock: bool = True,
@@ -166,7 +170,8 @@ class MMM:
             channels = [channels]
         self.config = parse_config(
             {
-                "data": {"date": date, "target": target, "channels": list(channels), "controls": list(controls)},
+                "data": {"date": date, "target": target, "channels": list(channels), "controls": list(controls),
+                         "date_marks": date_marks},
                 "model": {
                     "adstock": adstock,
                     "l_max": l_max,

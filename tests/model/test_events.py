@@ -166,6 +166,27 @@ def test_event_fit_saves_and_loads(event_fit, tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.contributions()["promo"], event_fit.contributions()["promo"])
 
 
+@pytest.mark.parametrize("date_marks", ["end", "start"])
+def test_week_ending_dates_place_events_in_the_week_that_contains_them(demo, date_marks: str) -> None:
+    # The demo's weeks dated by their Sunday (the last day) instead of their Monday.
+    data = demo.data.drop(columns=["event_1", "event_2"])
+    data["date_week"] = data["date_week"] + pd.Timedelta(days=6)
+    raw = events_config()
+    raw["data"]["date_marks"] = date_marks
+    fit = MMM.from_config(raw).fit(data, sampler=PriorSampler(), chains=1, draws=5)
+    expected = demo.data[["event_1", "event_2"]].to_numpy()
+    if date_marks == "end":  # the launch (a Thursday) and the promo (a Monday) fall in the same weeks as before
+        np.testing.assert_array_equal(fit.design_.controls, expected)
+    else:  # read as week starts, each Sunday's row covers the week after it: both land one row early
+        np.testing.assert_array_equal(fit.design_.controls, np.roll(expected, -1, axis=0))
+
+
+def test_date_marks_from_python_and_bad_value_is_a_config_error() -> None:
+    assert MMM(channels=["x1"], date_marks="end").config.data.date_marks == "end"
+    with pytest.raises(ConfigError, match="date_marks"):
+        MMM(channels=["x1"], date_marks="middle")
+
+
 def test_events_from_python() -> None:
     mmm = MMM(date="date_week", channels=["x1", "x2"], events=[{"name": "launch", "dates": ["2019-05-16"]}])
     assert mmm.config.control_names == ("launch",)

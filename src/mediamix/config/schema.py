@@ -43,6 +43,11 @@ class DataConfig(_Section):
     target: str = Field("y", min_length=1, description="The KPI column.")
     channels: tuple[str, ...] = Field(..., min_length=1, description="Media spend columns.")
     controls: tuple[str, ...] = Field((), description="Control (non-media) columns.")
+    date_marks: Literal["start", "end"] = Field(
+        "start",
+        description="Whether each row's date is the first ('start') or the last ('end', e.g. week-ending) day of "
+                    "its period; events are placed in the period that contains them.",
+    )
 
     @model_validator(mode="after")
     def _names_unique(self) -> DataConfig:

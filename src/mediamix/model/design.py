@@ -26,6 +26,7 @@ from mediamix.transforms import (
     fourier_labels,
     linear_trend,
     max_fourier_order,
+    period_starts,
 )
 
 __all__ = ["Scales", "Design", "make_design"]
@@ -198,7 +199,7 @@ def make_design(
 def _event_columns(frame: pd.DataFrame, config: MMMConfig, scales: Scales) -> np.ndarray:
     """One 0/1 column per ``[[model.events]]`` entry, dims (date, event), for ``frame``'s dates."""
     events = config.model.events
-    dates = pd.DatetimeIndex(frame[config.data.date])
+    dates = period_starts(pd.DatetimeIndex(frame[config.data.date]), scales.step_days, config.data.date_marks)
     columns = [event_dummy(dates, event.dates, event.window, scales.step_days) for event in events]
     return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
 

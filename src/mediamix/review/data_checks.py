@@ -21,11 +21,13 @@ from mediamix.transforms import (
     SEASONAL_PERIODS,
     changepoint_basis,
     changepoint_locations,
+    YEAR_DAYS,
     event_dummy,
     fourier_features,
     linear_trend,
+    max_fourier_order,
+    period_starts,
 )
-from mediamix.transforms.seasonality import YEAR_DAYS
 
 __all__ = [
     "check_data",
@@ -272,8 +274,9 @@ def _regressors(frame: pd.DataFrame, config: MMMConfig, dates: pd.DatetimeIndex)
     d, m = config.data, config.model
     out = frame[[*d.channels, *d.controls]].astype(float).copy()
     step = infer_step_days(dates) if len(dates) > 1 else 1
+    starts = period_starts(dates, step, d.date_marks)
     for event in m.events:
-        dummy = event_dummy(dates, event.dates, event.window, step)
+        dummy = event_dummy(starts, event.dates, event.window, step)
         if 0.0 < dummy.mean() < 1.0:  # an event off (or on) throughout explains nothing here
             out[event.name] = dummy
     if m.trend != "none" and len(dates) > 1:
@@ -286,8 +289,7 @@ def _regressors(frame: pd.DataFrame, config: MMMConfig, dates: pd.DatetimeIndex)
     cycles = {"yearly": (m.yearly_seasonality, YEAR_DAYS),
               **{p: (getattr(m, f"{p}_seasonality"), days) for p, days in SEASONAL_PERIODS.items()}}
     for period, (order, days) in cycles.items():
-        if days <= 2 * step:  # not resolvable at this frequency; the design rejects it at fit
-            continue
+        order = min(order, max_fourier_order(days, step))  # the design rejects higher orders at fit
         fourier = fourier_features(dates, order, days)
         for k in range(fourier.shape[1]):
             out[f"seasonality_{period}_{k}"] = fourier[:, k]

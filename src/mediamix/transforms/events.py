@@ -2,10 +2,12 @@
 
 An event is a list of dates and a window of periods before and after each. A
 date that is not one of the table's dates counts for the period that contains
-it, each row's date being the start of its period (a Friday falls in the week
-of the Monday before it, for weekly data dated by Monday). Dates outside the
-table are allowed: they matter only when their window reaches the table, and
-they mark the right rows of a future table when predicting.
+it. Each row's date is the first day of its period (a Friday falls in the week
+of the Monday before it, for weekly data dated by Monday) or, with
+``[data] date_marks = "end"``, the last (for week-ending dates, the Sunday
+after it): :func:`period_starts` turns the latter into the former. Dates outside
+the table are allowed: they matter only when their window reaches the table,
+and they mark the right rows of a future table when predicting.
 """
 
 from __future__ import annotations
@@ -16,7 +18,36 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["event_dummy", "period_index"]
+__all__ = ["event_dummy", "period_index", "period_starts"]
+
+
+def period_starts(dates: pd.DatetimeIndex, step_days: int, date_marks: str = "start") -> pd.DatetimeIndex:
+    """Each row's first day: ``dates`` as they are, or, when they mark period ends, ``step_days - 1`` earlier.
+
+    Parameters
+    ----------
+    dates : DatetimeIndex, dims (date,)
+        The table's dates, evenly spaced.
+    step_days : int
+        Length of a period in days.
+    date_marks : {"start", "end"}
+        Whether ``dates`` are the first or the last day of their periods.
+
+    Returns
+    -------
+    DatetimeIndex, dims (date,)
+
+    Examples
+    --------
+    >>> week_ending = pd.DatetimeIndex(["2019-11-24", "2019-12-01"])  # Sundays
+    >>> list(period_starts(week_ending, 7, "end").strftime("%a %Y-%m-%d"))
+    ['Mon 2019-11-18', 'Mon 2019-11-25']
+    """
+    if date_marks == "start":
+        return pd.DatetimeIndex(dates)
+    if date_marks != "end":
+        raise ValueError(f"date_marks must be 'start' or 'end', not {date_marks!r}")
+    return pd.DatetimeIndex(dates) - pd.Timedelta(days=step_days - 1)
 
 
 def period_index(dates: pd.DatetimeIndex, when: pd.DatetimeIndex, step_days: int) -> np.ndarray:
