@@ -115,6 +115,8 @@ def test_max_fourier_order_is_the_nyquist_limit(period, step, expected) -> None:
             assert alias < frequency - 1e-12
 
 
+@pytest.mark.filterwarnings("ignore::mediamix.errors.DataWarning")  # tiny data, by design
+@pytest.mark.filterwarnings("ignore::mediamix.errors.ConvergenceWarning")
 def test_monthly_order_too_fine_for_weekly_data_says_which_setting_and_limit(demo) -> None:
     raw = {**demo.config, "model": {**demo.config["model"], "monthly_seasonality": 3}}
     with pytest.raises(ConfigError, match=r"\[model\] monthly_seasonality = 3 is too fine for data 7 days apart: "
@@ -123,6 +125,8 @@ def test_monthly_order_too_fine_for_weekly_data_says_which_setting_and_limit(dem
         MMM.from_config(raw).fit(demo.data, sampler=PriorSampler(), chains=1, draws=5)
 
 
+@pytest.mark.filterwarnings("ignore::mediamix.errors.DataWarning")  # tiny data, by design
+@pytest.mark.filterwarnings("ignore::mediamix.errors.ConvergenceWarning")
 def test_yearly_order_too_fine_for_four_weekly_data() -> None:
     # retail's 13 periods a year: harmonic 7 of the year repeats every 52.2 days, under two rows (56 days)
     dates = pd.date_range("2018-01-01", periods=60, freq="28D")
