@@ -105,6 +105,21 @@ def test_save_load_round_trip(prior_fit, tmp_path: Path, demo) -> None:
     assert loaded.diagnostics_ == prior_fit.diagnostics_
 
 
+@pytest.mark.filterwarnings("ignore::mediamix.errors.ConvergenceWarning")
+def test_column_names_with_slashes_and_brackets_save_and_load(demo, tmp_path: Path) -> None:
+    # netCDF variable names may not hold "/": the training table is stored by position, names aside
+    names = {"x1": "facebook/instagram", "x2": "tv [eur]", "y": "sales/revenue"}
+    data = demo.data.rename(columns=names)
+    raw = {**demo.config, "data": {**demo.config["data"], "channels": [names["x1"], names["x2"]],
+                                   "target": names["y"]}}
+    fit = MMM.from_config(raw).fit(data, sampler=PriorSampler(), chains=2, draws=10, seed=1)
+    fit.save(tmp_path / "fit")
+    loaded = mediamix.load(tmp_path / "fit")
+    pd.testing.assert_frame_equal(loaded.data_, fit.data_)
+    assert list(loaded.summary().index) == ["facebook/instagram", "tv [eur]"]
+    pd.testing.assert_frame_equal(loaded.summary(), fit.summary())
+
+
 def test_load_rejects_a_folder_that_is_not_an_output(tmp_path: Path) -> None:
     with pytest.raises(mediamix.MediamixError, match="config.toml"):
         mediamix.load(tmp_path)

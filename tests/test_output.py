@@ -33,26 +33,29 @@ def test_failure_leaves_nothing(tmp_path: Path) -> None:
     assert _leftovers(tmp_path) == []
 
 
+OLD = '{"mediamix_version": "0.0.9", "note": "old"}'
+
+
 def test_failure_keeps_the_previous_result(tmp_path: Path) -> None:
     target = tmp_path / "out"
     target.mkdir()
-    (target / "summary.json").write_text("old")
+    (target / "summary.json").write_text(OLD)
     with pytest.raises(RuntimeError):
         with atomic_folder(target) as tmp:
             (tmp / "summary.json").write_text("new")
             raise RuntimeError("crash")
-    assert (target / "summary.json").read_text() == "old"
+    assert (target / "summary.json").read_text() == OLD
 
 
 def test_a_previous_result_is_replaced(tmp_path: Path) -> None:
     target = tmp_path / "out"
     target.mkdir()
-    (target / "summary.json").write_text("old")
-    (target / "stale.txt").write_text("x")
+    (target / "summary.json").write_text(OLD)
+    (target / "optimization.json").write_text("{}")  # written by a later command, stale now
     with atomic_folder(target) as tmp:
         (tmp / "summary.json").write_text("new")
     assert (target / "summary.json").read_text() == "new"
-    assert not (target / "stale.txt").exists()
+    assert not (target / "optimization.json").exists()
     assert _leftovers(tmp_path) == []
 
 
@@ -64,6 +67,68 @@ def test_a_foreign_folder_is_refused_untouched(tmp_path: Path) -> None:
         with atomic_folder(target):
             pytest.fail("the body must not run")
     assert (target / "chapter1.tex").read_text() == "precious"
+
+
+def test_the_users_files_beside_an_earlier_output_are_never_deleted(tmp_path: Path) -> None:
+    target = tmp_path / "proj"
+    target.mkdir()
+    (target / "summary.json").write_text(OLD)
+    (target / "notes.txt").write_text("months of work")
+    (target / "data.csv").write_text("date,y")
+    with pytest.raises(OutputError, match=r"also files mediamix did not write \(notes.txt\); replacing it would "
+                                          r"delete them"):
+        with atomic_folder(target):
+            pytest.fail("the body must not run")
+    assert (target / "notes.txt").read_text() == "months of work"
+
+
+@pytest.mark.parametrize("summary", ['{"note": "my own summary"}', "[1, 2]", "not json"])
+def test_a_summary_json_that_mediamix_did_not_write_does_not_make_an_output_folder(tmp_path: Path,
+                                                                                 summary: str) -> None:
+    target = tmp_path / "proj"
+    target.mkdir()
+    (target / "summary.json").write_text(summary)
+    with pytest.raises(OutputError, match="not a mediamix output"):
+        with atomic_folder(target):
+            pass
+    assert (target / "summary.json").read_text() == summary
+
+
+def test_a_simulation_folder_is_replaced_but_not_with_a_fit_inside(tmp_path: Path) -> None:
+    target = tmp_path / "sim"
+    target.mkdir()
+    for name in ("data.csv", "mmm.toml"):
+        (target / name).write_text("old")
+    (target / "truth.json").write_text("{}")
+    with atomic_folder(target) as tmp:
+        (tmp / "truth.json").write_text('{"new": 1}')
+    assert sorted(p.name for p in target.iterdir()) == ["truth.json"]
+    (target / "fit").mkdir()  # the fit the simulate command suggests: --out sim/fit
+    with pytest.raises(OutputError, match=r"\(fit\)"):
+        with atomic_folder(target):
+            pass
+
+
+def test_an_interruption_between_the_two_renames_puts_the_previous_result_back(tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    import os
+
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "summary.json").write_text(OLD)
+    replace = os.replace
+
+    def interrupted(src, dst) -> None:  # the second rename (new folder into place) never happens
+        if Path(dst) == target and ".tmp-" in Path(src).name:
+            raise KeyboardInterrupt
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_folder(target) as tmp:
+            (tmp / "summary.json").write_text("new")
+    assert (target / "summary.json").read_text() == OLD
+    assert _leftovers(tmp_path) == []
 
 
 def test_a_file_in_the_way_is_refused(tmp_path: Path) -> None:
@@ -105,3 +170,17 @@ def test_collector_paused_turns_the_collector_back_on() -> None:
         assert not gc.isenabled()  # a process that turned it off keeps it off
     finally:
         gc.enable()
+
+
+def test_a_table_stored_by_an_earlier_version_under_its_column_names_still_reads() -> None:
+    import pandas as pd
+    import xarray as xr
+
+    from mediamix.output import dataset_to_frame, frame_to_dataset
+
+    frame = pd.DataFrame({"week": pd.date_range("2024-01-01", periods=3, freq="7D"), "tv": [1.0, 2.0, 3.0],
+                          "y": [4.0, 5.0, 6.0]})
+    old = xr.Dataset.from_dataframe(frame.set_index("week").rename_axis("date"))
+    old.attrs["date_column"] = "week"
+    pd.testing.assert_frame_equal(dataset_to_frame(old), frame)
+    pd.testing.assert_frame_equal(dataset_to_frame(frame_to_dataset(frame, "week")), frame)

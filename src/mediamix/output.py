@@ -60,27 +60,82 @@ CONFIG_FILE = "config.toml"
 #: Group of ``posterior.nc`` that holds the training table.
 FIT_DATA_GROUP = "fit_data"
 
-_MARKERS = (SUMMARY_FILE, POSTERIOR_FILE)
+#: What ``MMM.save`` and the commands after it write into a fit folder (``mediamix demo`` adds the
+#: simulation's files too). A folder holding anything else is never replaced.
+FIT_FILES = frozenset({
+    SUMMARY_FILE, CONTRIBUTIONS_FILE, POSTERIOR_FILE, CONFIG_FILE, "channels.csv", "contribution_bands.csv",
+    "waterfall.csv", "response_curves.csv", "adstock.csv", "report.html", "optimization.json",
+})
+#: What ``mediamix simulate`` writes.
+SIMULATION_FILES = frozenset({"data.csv", "truth.json", "mmm.toml"})
 
 
-def _is_output_folder(path: Path) -> bool:
-    return any((path / name).exists() for name in _MARKERS)
+def _json_object(path: Path) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
-def check_target(target: str | os.PathLike[str]) -> None:
+def _foreign_entries(path: Path) -> list[str] | None:
+    """Entries of ``path`` that mediamix did not write; ``None`` if it is no mediamix folder at all.
+
+    A fit folder has a ``summary.json`` that mediamix wrote (it records ``mediamix_version``); a
+    simulation folder has a ``truth.json``. Anything else in them is the user's.
+    """
+    names = {entry.name for entry in path.iterdir()}
+    summary = _json_object(path / SUMMARY_FILE) if SUMMARY_FILE in names else None
+    if summary is not None and "mediamix_version" in summary:
+        known = FIT_FILES | SIMULATION_FILES
+    elif "truth.json" in names and _json_object(path / "truth.json") is not None:
+        known = SIMULATION_FILES
+    else:
+        return None
+    return sorted(names - known)
+
+
+def check_target(target: str | os.PathLike[str], inputs: tuple[str | os.PathLike[str], ...] = ()) -> None:
     """Raise :class:`OutputError` now if ``target`` could not be replaced by an output folder.
 
-    Call it before long work so a wrong ``--out`` fails in a second, not after the fit.
+    ``target`` may be missing, empty, or a folder mediamix wrote before (a fit or a simulation)
+    that holds nothing else: the user's own files are never deleted. Call it before long work so a
+    wrong ``--out`` fails in a second, not after the fit.
+
+    Parameters
+    ----------
+    target : path
+        The output folder.
+    inputs : tuple of path, optional
+        The command's input files: none of them may lie inside ``target`` (replacing it would
+        delete them, e.g. ``mediamix fit run/data.csv --out run``).
     """
     target = Path(target)
-    if target.exists():
-        if not target.is_dir():
-            raise OutputError(f"Output path '{target}' exists and is a file; expected a folder.")
-        if any(target.iterdir()) and not _is_output_folder(target):
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise OutputError(f"Output path '{target}' exists and is a file; expected a folder.")
+    if not any(target.iterdir()):
+        return
+    folder = target.resolve()
+    for path in inputs:
+        if folder in Path(path).resolve().parents:
             raise OutputError(
-                f"Output folder '{target}' is not empty and is not a mediamix output; "
-                "refusing to overwrite it. Choose another --out folder or empty it."
+                f"Output folder '{target}' holds the input file '{path}'; writing the output there would "
+                "delete it. Choose another --out folder."
             )
+    foreign = _foreign_entries(target)
+    if foreign is None:
+        raise OutputError(
+            f"Output folder '{target}' is not empty and is not a mediamix output; "
+            "refusing to overwrite it. Choose another --out folder or empty it."
+        )
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise OutputError(
+            f"Output folder '{target}' holds a mediamix output but also files mediamix did not write "
+            f"({shown}); replacing it would delete them. Choose another --out folder or move them out."
+        )
 
 
 @contextmanager
@@ -107,9 +162,10 @@ def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary folder; on success, move it to ``target`` in one step.
 
     An existing ``target`` is replaced only if it is empty or a previous
-    mediamix output (it holds ``summary.json`` or ``posterior.nc``); any other
+    mediamix output holding nothing else (see :func:`check_target`); any other
     folder or a file there is an :class:`OutputError`, checked *before* any work.
-    On an exception the temporary folder is removed and ``target`` is untouched.
+    On an exception (also one between the two renames that replace a folder)
+    the temporary folder is removed and the previous ``target`` is in place.
 
     Parameters
     ----------
@@ -127,18 +183,24 @@ def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; give what a plain mkdir would
     except OSError as err:
         raise OutputError(f"Cannot create output folder '{target}': {err.strerror or err}.") from None
+    old: Path | None = None
     try:
         yield tmp
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
             os.replace(target, old / "previous")
             os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
     except BaseException:
+        # Put the previous result back if it was moved aside but the new one never arrived.
+        if old is not None and (old / "previous").exists() and not target.exists():
+            os.replace(old / "previous", target)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:  # the aside folder goes once nothing in it is needed (kept only if the restore itself failed)
+        if old is not None and (target.exists() or not (old / "previous").exists()):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
@@ -204,17 +266,28 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def frame_to_dataset(frame: pd.DataFrame, date_column: str) -> xr.Dataset:
-    """A table as an xarray Dataset along ``date`` (for storing in ``posterior.nc``)."""
-    ds = xr.Dataset.from_dataframe(frame.set_index(date_column).rename_axis("date"))
+    """A table as an xarray Dataset along ``date`` (for storing in ``posterior.nc``).
+
+    The columns are stored as variables ``column_0``, ``column_1``, ... with their names in the
+    ``columns`` attribute (JSON): a column name may hold characters a netCDF variable name may not
+    (``facebook/instagram``).
+    """
+    table = frame.set_index(date_column).rename_axis("date")
+    names = [str(name) for name in table.columns]
+    ds = xr.Dataset.from_dataframe(table.set_axis([f"column_{i}" for i in range(len(names))], axis=1))
     ds.attrs["date_column"] = date_column
+    ds.attrs["columns"] = json.dumps(names)
     return ds
 
 
 def dataset_to_frame(ds: xr.Dataset) -> pd.DataFrame:
-    """Inverse of :func:`frame_to_dataset`."""
+    """Inverse of :func:`frame_to_dataset` (also reads tables that earlier versions stored under the column names)."""
     date_column = str(ds.attrs.get("date_column", "date"))
-    frame = ds.to_dataframe().reset_index().rename(columns={"date": date_column})
-    return frame
+    frame = ds.to_dataframe()
+    if "columns" in ds.attrs:
+        names = json.loads(ds.attrs["columns"])
+        frame = frame[[f"column_{i}" for i in range(len(names))]].set_axis(names, axis=1)
+    return frame.reset_index().rename(columns={"date": date_column})
 
 
 def read_posterior(path: Path) -> xr.DataTree:

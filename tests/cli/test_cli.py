@@ -244,3 +244,19 @@ def test_the_console_script_has_numba_optimize_at_level_1_unless_the_user_chose(
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == f"{user_opt or 1} False"
+
+
+def test_fit_into_the_folder_that_holds_its_data_is_refused_and_deletes_nothing(fitted_dir: tuple[Path, str],
+                                                                                seed_dir: Path,
+                                                                                tmp_path: Path) -> None:
+    import shutil
+
+    proj = tmp_path / "proj"
+    shutil.copytree(fitted_dir[0], proj)  # an earlier fit's folder ...
+    shutil.copy(seed_dir / "data.csv", proj / "data.csv")  # ... where the user then put the data
+    before = sorted(p.name for p in proj.iterdir())
+    result = runner.invoke(app, ["fit", str(proj / "data.csv"), "--config", str(seed_dir / "mmm.toml"),
+                                 "--out", str(proj), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert "holds the input file" in result.output and "would delete it" in result.output
+    assert sorted(p.name for p in proj.iterdir()) == before

@@ -77,7 +77,7 @@ def fit_command(
     from mediamix.mmm import MMM
     from mediamix.output import check_target
 
-    check_target(out)
+    check_target(out, inputs=(data, config))
     cfg = load_config(config)
     cfg = cfg.with_fit(chains=chains, draws=draws, tune=tune, seed=seed, sampler=sampler, method=method)
     mmm = MMM.from_config(cfg)
