@@ -103,5 +103,16 @@ def test_check_finds_a_config_the_dates_cannot_support_and_exits_2(seed_dir: Pat
     result = runner.invoke(app, ["check", str(seed_dir / "data.csv"), "--config", str(tmp_path / "mmm.toml")],
                            env=WIDE)
     assert result.exit_code == 2, result.output
-    assert "monthly_seasonality = 4 is too fine for data 7 days apart" in result.output
+    assert "[model] monthly_seasonality = 4 is too fine for data 7 days apart" in result.output
     assert "Use at most 2" in result.output
+
+
+@pytest.mark.parametrize("channel", ["x2 [eur]", "tv[/b]"])
+def test_errors_print_names_and_config_sections_as_they_are(seed_dir: Path, tmp_path: Path, channel: str) -> None:
+    """Brackets in a message are text, not terminal markup: nothing dropped, no crash."""
+    config = (seed_dir / "mmm.toml").read_text().replace('"x2"', f'"{channel}"', 1)
+    (tmp_path / "mmm.toml").write_text(config)
+    result = runner.invoke(app, ["check", str(seed_dir / "data.csv"), "--config", str(tmp_path / "mmm.toml")],
+                           env=WIDE)
+    assert result.exit_code == 2, result.output
+    assert f"Column '{channel}' (channel) is not in the table" in result.output

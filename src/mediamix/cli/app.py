@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mediamix.errors import MediamixError
 
@@ -33,7 +34,8 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except MediamixError as err:
-            err_console.print(f"[bold red]Error:[/] {err}", highlight=False, soft_wrap=True)
+            # escape: messages hold config sections ("[model]") and user names ("tv [eur]") that are not markup
+            err_console.print(f"[bold red]Error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from mediamix.cli.app import console
 from mediamix.cli.render import print_plan_comparison
@@ -34,4 +35,4 @@ def predict_command(
     print_plan_comparison(console, table)
     if out is not None:
         path = write_text_atomic(out, table.to_csv(index=False))
-        console.print(f"Wrote [bold]{path}[/]")
+        console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False)

@@ -58,7 +58,7 @@ def print_summary(console: Console, summary: dict[str, Any], truth: dict[str, An
             cells = [contribution, fmt(t.get("contribution")), share, roas, fmt(t.get("roas")), mroas]
         else:
             cells = [contribution, share, roas, mroas]
-        table.add_row(name, fmt(entry["spend"]), *cells)
+        table.add_row(escape(name), fmt(entry["spend"]), *cells)
     console.print(table)
 
     d = summary["diagnostics"]
@@ -124,7 +124,7 @@ def print_budget_result(console: Console, result: dict[str, Any]) -> None:
     for name, optimal in result["allocation"].items():
         ref = result["reference_allocation"][name]
         change = "n/a" if ref == 0 else f"{100 * (optimal / ref - 1):+.0f}%"
-        table.add_row(name, fmt(ref), fmt(optimal), change)
+        table.add_row(escape(name), fmt(ref), fmt(optimal), change)
     table.add_row("total", fmt(sum(result["reference_allocation"].values())), fmt(result["spent"]), "")
     console.print(table)
     k, r, u = result["kpi"], result["reference_kpi"], result["uplift"]
@@ -136,7 +136,7 @@ def print_budget_result(console: Console, result: dict[str, Any]) -> None:
     )
     s = result["solver"]
     if not s["success"]:
-        console.print(f"[bold yellow]Warning:[/] the solver stopped early: {s['message']}")
+        console.print(f"[bold yellow]Warning:[/] the solver stopped early: {escape(str(s['message']))}")
 
 
 def print_plan_comparison(console: Console, table_frame: Any) -> None:
@@ -147,7 +147,7 @@ def print_plan_comparison(console: Console, table_frame: Any) -> None:
         table.add_column(header, justify="left" if header == "plan" else "right", no_wrap=True)
     for row in table_frame.itertuples():
         table.add_row(
-            row.plan, str(row.weeks), fmt(row.spend),
+            escape(str(row.plan)), str(row.weeks), fmt(row.spend),
             f"{fmt(row.kpi_mean)} ({fmt(row.kpi_low)}–{fmt(row.kpi_high)})", fmt(row.media_kpi_mean),
             f"{fmt(row.vs_first_mean)} ({fmt(row.vs_first_low)}–{fmt(row.vs_first_high)})",
             f"{row.p_higher_than_first:.0%}",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from mediamix.cli.app import console
 
@@ -31,8 +32,10 @@ def seed_command(
         dataset.data.to_csv(tmp / "data.csv", index=False, date_format="%Y-%m-%d")
         (tmp / "truth.json").write_text(json.dumps(dataset.truth, indent=2) + "\n", encoding="utf-8")
         (tmp / "mmm.toml").write_text(tomli_w.dumps(dataset.config), encoding="utf-8")
-    console.print(f"Wrote [bold]{out}/[/] (data.csv, truth.json, mmm.toml): {len(dataset.data)} weeks, seed {seed}")
-    console.print(f"Fit it with: mediamix fit {out}/data.csv --config {out}/mmm.toml --out {out}/fit")
+    console.print(f"Wrote [bold]{escape(str(out))}/[/] (data.csv, truth.json, mmm.toml): {len(dataset.data)} weeks, "
+                  f"seed {seed}", highlight=False)
+    console.print(f"Fit it with: mediamix fit {out}/data.csv --config {out}/mmm.toml --out {out}/fit", markup=False,
+                  highlight=False)
 
 
 def dataset_command(
