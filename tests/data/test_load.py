@@ -133,3 +133,30 @@ def test_corrupt_parquet(tmp_path: Path) -> None:
     path.write_text("date_week,y\n2018-04-02,1\n")
     with data_error(f"Could not read '{path}' as a Parquet table"):
         read_table(path)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_damaged_gzip_is_a_data_error(tmp_path: Path, table: pd.DataFrame, damage: str) -> None:
+    packed = bytearray(gzip.compress(table.to_csv(index=False).encode()))
+    if damage == "truncated":  # an interrupted download
+        packed = packed[: len(packed) // 2]
+    else:
+        packed[len(packed) // 2] ^= 0xFF
+        packed[len(packed) // 2 + 1] ^= 0xFF
+    path = tmp_path / "data.csv.gz"
+    path.write_bytes(bytes(packed))
+    with pytest.raises(DataError, match=r"Could not read '.*data.csv.gz' as a CSV table"):
+        read_table(path)
+
+
+def test_a_repeated_csv_column_is_reported_not_renamed(tmp_path: Path, table: pd.DataFrame) -> None:
+    path = tmp_path / "data.csv"
+    header = "date_week,y,x1,event_1,x1,notes,notes\n"
+    rows = "".join(f"{r.date_week},{r.y},{r.x1},{r.event_1},{-r.x1},a,b\n" for r in table.itertuples())
+    path.write_text(header + rows)
+    frame = read_table(path)
+    assert list(frame.columns) == ["date_week", "y", "x1", "event_1", "x1", "notes", "notes"]
+    with pytest.raises(DataError, match=r"Column 'x1' \(channel\) appears 2 times; expected once"):
+        validate_data(frame, date="date_week", target="y", channels=["x1"], controls=["event_1"])
+    # a repeated column the model does not use is harmless
+    validate_data(frame.iloc[:, [0, 1, 2, 3, 5, 6]], date="date_week", target="y", channels=["x1"], controls=["event_1"])

@@ -8,6 +8,7 @@ job. Pickle files are deliberately not supported: unpickling runs arbitrary code
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,9 +62,9 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataError(
             f"Data file '{file}' is empty; expected a {fmt} table with a header row."
         ) from exc
-    except (ValueError, OSError) as exc:
-        # pandas' ParserError, UnicodeDecodeError, pyarrow's ArrowInvalid and
-        # gzip's BadGzipFile all derive from one of these two.
+    except (ValueError, OSError, EOFError, zlib.error) as exc:
+        # pandas' ParserError, UnicodeDecodeError, pyarrow's ArrowInvalid and gzip's BadGzipFile
+        # derive from the first two; a truncated .gz raises EOFError, a corrupt one zlib.error.
         raise DataError(f"Could not read '{file}' as a {fmt} table: {exc}") from exc
 
     if len(table) == 0:
@@ -78,10 +79,25 @@ def _reader_for(file: Path) -> tuple[str, Callable[[Path], pd.DataFrame]]:
     """Return the format name and reader for ``file``'s suffix."""
     name = file.name.lower()
     if name.endswith(_CSV_SUFFIXES):
-        return "CSV", pd.read_csv
+        return "CSV", _read_csv
     if name.endswith(_PARQUET_SUFFIXES):
         return "Parquet", pd.read_parquet
     suffix = file.suffix or "no suffix"
     raise DataError(
         f"Data file '{file}' has an unsupported suffix ({suffix}); expected {_EXPECTED}."
     )
+
+
+def _read_csv(file: Path) -> pd.DataFrame:
+    """``pandas.read_csv``, keeping repeated header names as they are.
+
+    pandas renames a second ``x1`` to ``x1.1``, so the first would be used quietly and the
+    duplicate never seen; with the header's own names, validation reports a repeated column
+    that the model uses (Parquet keeps duplicates as they are, too).
+    """
+    table = pd.read_csv(file)
+    header = pd.read_csv(file, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+    if len(header) == table.shape[1] and len(set(header)) < len(header):
+        table.columns = header
+    return table
+
