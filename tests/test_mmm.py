@@ -120,6 +120,37 @@ def test_column_names_with_slashes_and_brackets_save_and_load(demo, tmp_path: Pa
     pd.testing.assert_frame_equal(loaded.summary(), fit.summary())
 
 
+def test_load_refuses_a_config_edited_after_the_fit(prior_fit, tmp_path: Path) -> None:
+    folder = tmp_path / "fit"
+    prior_fit.save(folder)
+    config = folder / "config.toml"
+    text = config.read_text()
+    config.write_text(text.replace('channels = [\n    "x1",\n    "x2",\n]', 'channels = [\n    "x2",\n    "x1",\n]'))
+    assert config.read_text() != text  # the channels really are swapped
+    with pytest.raises(mediamix.OutputError, match=r"was fitted with channel \['x1', 'x2'\], but .* gives "
+                                                   r"\['x2', 'x1'\]"):
+        mediamix.load(folder)
+    config.write_text(text)
+    assert mediamix.load(folder).config_ == prior_fit.config_
+
+
+def test_load_and_summary_refuse_files_mediamix_did_not_write(prior_fit, tmp_path: Path) -> None:
+    import xarray as xr
+
+    folder = tmp_path / "fit"
+    prior_fit.save(folder)
+    (folder / "summary.json").write_text('{"channels": 5}')
+    with pytest.raises(mediamix.OutputError, match="is not a mediamix summary"):
+        mediamix.load(folder)
+    folder = tmp_path / "fit2"
+    prior_fit.save(folder)
+    tree = mediamix.output.read_posterior(folder / "posterior.nc")
+    xr.DataTree.from_dict({"fit_data": tree["fit_data"].to_dataset()}).to_netcdf(folder / "posterior.nc",
+                                                                                  engine="h5netcdf")
+    with pytest.raises(mediamix.OutputError, match="has no 'posterior' group"):
+        mediamix.load(folder)
+
+
 def test_load_rejects_a_folder_that_is_not_an_output(tmp_path: Path) -> None:
     with pytest.raises(mediamix.MediamixError, match="config.toml"):
         mediamix.load(tmp_path)

@@ -38,7 +38,7 @@ from mediamix.errors import (
 from mediamix.inference import Sampler, approximate_note, diagnose, get_approximation, get_sampler
 from mediamix.analysis import response
 from mediamix.analysis.media import MediaResponse, thin_draws
-from mediamix.model.design import Design, Scales, make_design
+from mediamix.model.design import Design, Scales, make_design, model_coords
 from mediamix.optimize import (
     BudgetProblem,
     BudgetResult,
@@ -680,15 +680,17 @@ class MMM:
             raise output.OutputError(f"'{folder}' is not a folder; expected a mediamix output folder.")
         config = load_config(folder / output.CONFIG_FILE)
         tree = output.read_posterior(folder / output.POSTERIOR_FILE)
-        if output.FIT_DATA_GROUP not in tree.children:
-            raise output.OutputError(f"'{folder / output.POSTERIOR_FILE}' has no '{output.FIT_DATA_GROUP}' group.")
-        summary = output.read_json(folder / output.SUMMARY_FILE)
+        for group in ("posterior", output.FIT_DATA_GROUP):
+            if group not in tree.children:
+                raise output.OutputError(f"'{folder / output.POSTERIOR_FILE}' has no '{group}' group.")
+        summary = output.read_summary(folder / output.SUMMARY_FILE)
         self = cls.from_config(config)
         frame = self._validate(output.dataset_to_frame(tree[output.FIT_DATA_GROUP].to_dataset()), training=True)
         self.config_ = config
         self.data_ = frame
         self.scales_ = Scales.from_frame(frame, config)
         self.design_ = make_design(frame, config, self.scales_)
+        _check_labels(tree["posterior"].to_dataset(), model_coords(config, self.design_), folder)
         self.idata_ = tree
         self.diagnostics_ = diagnose(tree)
         self.timing_ = dict(summary.get("timing", {}))
@@ -937,4 +939,22 @@ def load(path: str | os.PathLike[str]) -> MMM:
     """Load a fitted :class:`MMM` from an output folder written by :meth:`MMM.save` or ``mediamix fit``."""
     return MMM.load(path)
 
+
+def _check_labels(posterior: xr.Dataset, coords: dict[str, Any], folder: Path) -> None:
+    """OutputError unless the posterior's labels (channels, controls, ...) are the config's, in its order.
+
+    The posterior's arrays are used by position, so a ``config.toml`` edited after the fit (channels
+    reordered, one dropped) would silently pair every channel with another's parameters.
+    """
+    for dim, labels in coords.items():
+        if dim == "date" or dim not in posterior.coords:
+            continue
+        stored = [str(label) for label in posterior.coords[dim].to_numpy()]
+        expected = [str(label) for label in labels]
+        if stored != expected:
+            raise output.OutputError(
+                f"'{folder / output.POSTERIOR_FILE}' was fitted with {dim} {stored}, but "
+                f"'{folder / output.CONFIG_FILE}' gives {expected}. The posterior follows the order it was fitted "
+                "in: restore config.toml as the fit wrote it, or fit again."
+            )
 

@@ -48,6 +48,7 @@ __all__ = [
     "write_text_atomic",
     "write_json",
     "read_json",
+    "read_summary",
     "frame_to_dataset",
     "dataset_to_frame",
     "read_posterior",
@@ -263,6 +264,16 @@ def read_json(path: Path) -> dict[str, Any]:
         raise OutputError(f"'{path}' is missing; is this a mediamix output folder?") from None
     except json.JSONDecodeError as err:
         raise OutputError(f"'{path}' is not valid JSON: {err}.") from None
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """Read a fit folder's ``summary.json``; an :class:`OutputError` unless mediamix wrote it."""
+    summary = read_json(path)
+    required = ("hdi_prob", "channels", "diagnostics")
+    missing = [key for key in required if not isinstance(summary, dict) or key not in summary]
+    if missing or not isinstance(summary["channels"], dict):
+        raise OutputError(f"'{path}' is not a mediamix summary (it lacks {', '.join(missing) or 'a channels table'}).")
+    return summary
 
 
 def frame_to_dataset(frame: pd.DataFrame, date_column: str) -> xr.Dataset:

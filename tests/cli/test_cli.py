@@ -260,3 +260,9 @@ def test_fit_into_the_folder_that_holds_its_data_is_refused_and_deletes_nothing(
     assert result.exit_code == 2, result.output
     assert "holds the input file" in result.output and "would delete it" in result.output
     assert sorted(p.name for p in proj.iterdir()) == before
+
+
+def test_summary_of_a_folder_mediamix_did_not_write_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text("[]")
+    result = runner.invoke(app, ["summary", str(tmp_path)])
+    assert result.exit_code == 2 and "is not a mediamix summary" in result.output

@@ -45,8 +45,8 @@ def report_fit(mmm: object, out: Path, caught: list[warnings.WarningMessage], tr
             err_console.print(f"[bold yellow]Data warning:[/] {escape(str(w.message))}", highlight=False)
     print_review(console, summary["review"], problems_only=True)
     print_approximate_warning(console, summary)
-    console.print(f"Wrote [bold]{escape(str(out))}/[/] (summary.json, contributions.csv, posterior.nc, config.toml, tables)",
-                  highlight=False)
+    console.print(f"Wrote [bold]{escape(str(out))}/[/] (summary.json, contributions.csv, posterior.nc, config.toml, "
+                  "tables)", highlight=False)
     if (out / "report.html").is_file():
         console.print(f"Report: open [bold]{escape(str(out / 'report.html'))}[/] in a browser", highlight=False)
 

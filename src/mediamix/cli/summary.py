@@ -17,9 +17,9 @@ def summary_command(
     folder: Annotated[Path, typer.Argument(help="An output folder written by 'mediamix fit'.")],
 ) -> None:
     """Print the channel table, diagnostics, timing and model review of a fitted model's folder."""
-    from mediamix.output import SUMMARY_FILE, read_json
+    from mediamix.output import SUMMARY_FILE, read_summary
 
-    summary = read_json(folder / SUMMARY_FILE)
+    summary = read_summary(folder / SUMMARY_FILE)
     print_summary(console, summary)
     if "review" in summary:  # folders written before the review existed have none
         print_review(console, summary["review"], problems_only=True)

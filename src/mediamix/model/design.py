@@ -9,6 +9,7 @@ reused for new data, so results convert back to the user's units exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from mediamix.transforms import (
     period_starts,
 )
 
-__all__ = ["Scales", "Design", "make_design"]
+__all__ = ["Scales", "Design", "make_design", "model_coords"]
 
 
 @dataclass(frozen=True)
@@ -256,3 +257,28 @@ def _seasonal_blocks(dates: pd.DatetimeIndex, config: MMMConfig, scales: Scales)
         period: fourier_features(dates, order, SEASONAL_PERIODS[period])
         for period, order in orders.items() if order
     }
+
+
+def model_coords(config: MMMConfig, design: Design) -> dict[str, Any]:
+    """The model's coordinates, by dim: the labels its parameters and the posterior are indexed by.
+
+    ``date`` and ``channel`` always; ``control``, ``fourier_mode``, ``fourier_mode_<period>`` and
+    ``changepoint`` where the design has them; and, with per-channel transforms, ``<param>_channel``
+    for a transform parameter that only some channels have.
+    """
+    coords: dict[str, Any] = {"date": design.dates, "channel": list(design.channel_names)}
+    if design.control_names:
+        coords["control"] = list(design.control_names)
+    if design.fourier_names:
+        coords["fourier_mode"] = list(design.fourier_names)
+    for period, block in design.seasonal.items():
+        coords[f"fourier_mode_{period}"] = fourier_labels(block.shape[1] // 2)
+    if design.changepoint_names:
+        coords["changepoint"] = list(design.changepoint_names)
+    for group in config.transform_groups():  # per-channel transforms: each parameter on the channels that have it
+        for name in group.parameters:
+            dim = config.prior_dim(name)
+            if dim not in coords:
+                coords[dim] = list(config.parameter_channels(name))
+    return coords
+

@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ from mediamix.errors import ConfigError
 from mediamix.optimize.objective import PlanEvaluator, risk_objective
 from mediamix.optimize.problem import BudgetProblem
 
-__all__ = ["BudgetResult", "solve", "initial_shares", "kpi_summary"]
+__all__ = ["BudgetResult", "solve", "initial_shares", "kpi_summary", "warn_if_not_converged"]
 
 
 def kpi_summary(draws: np.ndarray, prob: float = 0.94) -> dict[str, float]:
@@ -121,13 +122,100 @@ def initial_shares(lows: np.ndarray, highs: np.ndarray, weights: np.ndarray, tot
     return x
 
 
+#: Free shares are evaluated this far above their value. Power and Hill (slope < 1)
+#: curves rise infinitely steeply at zero spend, so a channel or week that SLSQP
+#: leaves unfunded would hand it gradients of ~1e300, which break its least-squares
+#: subproblem ("Inequality constraints incompatible", "Singular matrix E"). A
+#: billionth of the budget keeps them finite and moves the optimum by as little.
+_SHARE_OFFSET = 1e-9
+
+
+@dataclass(frozen=True)
+class _Space:
+    """SLSQP's variables (budget shares) with their bounds, start and linear constraints.
+
+    ``to_weekly`` maps all variables to the plan (week, channel); ``reduce_grad``
+    maps a gradient w.r.t. the plan back to one entry per variable.
+    """
+
+    start: np.ndarray
+    lows: np.ndarray
+    highs: np.ndarray
+    constraints: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # (matrix, lower, upper) per group of rows
+    to_weekly: Callable[[np.ndarray], np.ndarray]
+    reduce_grad: Callable[[np.ndarray], np.ndarray]
+
+    @property
+    def free(self) -> np.ndarray:
+        """Variables the bounds leave room for; the others are pinned at their (equal) bounds."""
+        return self.lows != self.highs
+
+    def expand(self, z_free: np.ndarray) -> np.ndarray:
+        """All variables: the free ones from ``z_free``, the pinned ones at their bounds."""
+        z = self.lows.copy()
+        z[self.free] = z_free
+        return z
+
+    def free_constraints(self) -> list[LinearConstraint]:
+        """The constraints on the free variables, the pinned ones' share moved to the sides."""
+        free = self.free
+        out = []
+        for matrix, lower, upper in self.constraints:
+            pinned_part = matrix[:, ~free] @ self.lows[~free]
+            part = matrix[:, free]
+            rows = np.any(part != 0.0, axis=1)  # a row on pinned variables alone holds by their bounds
+            if rows.any():
+                out.append(LinearConstraint(part[rows], (lower - pinned_part)[rows], (upper - pinned_part)[rows]))
+        return out
+
+
+def _totals_space(
+    lows: np.ndarray, highs: np.ndarray, shares0: np.ndarray, budget: float, weeks: int, lower_total: float
+) -> _Space:
+    """One share per channel, spent evenly over the weeks."""
+    def to_weekly(z: np.ndarray) -> np.ndarray:
+        return np.tile(z * budget / weeks, (weeks, 1))
+
+    def reduce_grad(g: np.ndarray) -> np.ndarray:
+        return g.sum(axis=0) * budget / weeks
+
+    total_row = (np.ones((1, len(lows))), np.array([lower_total]), np.array([1.0]))
+    return _Space(shares0, lows, highs, [total_row], to_weekly, reduce_grad)
+
+
+def _flighting_space(
+    lows: np.ndarray, highs: np.ndarray, shares0: np.ndarray, budget: float, weeks: int, lower_total: float
+) -> _Space:
+    """One share per week and channel; channel totals within their bounds."""
+    n_ch = len(lows)
+
+    def to_weekly(z: np.ndarray) -> np.ndarray:
+        return z.reshape(weeks, n_ch) * budget
+
+    def reduce_grad(g: np.ndarray) -> np.ndarray:
+        return (g * budget).ravel()
+
+    per_channel = np.kron(np.ones((1, weeks)), np.eye(n_ch))  # (channel, weeks*channel): channel totals
+    pinned = np.isclose(lows, highs)  # fixed channels: equality rows apart from the range rows
+    constraints = [(per_channel[rows], lows[rows], highs[rows]) for rows in (pinned, ~pinned) if rows.any()]
+    constraints.append((np.ones((1, weeks * n_ch)), np.array([lower_total]), np.array([1.0])))
+    return _Space(np.tile(shares0 / weeks, weeks), np.zeros(weeks * n_ch), np.tile(highs, weeks), constraints,
+                  to_weekly, reduce_grad)
+
+
 def solve(
     evaluator: PlanEvaluator,
     problem: BudgetProblem,
     historical_weekly: np.ndarray,
     reference: Mapping[str, float] | None = None,
+    *,
+    warn: bool = True,
 ) -> BudgetResult:
     """Find the allocation that maximizes the problem's objective.
+
+    Channels (or, with flighting, weeks) whose bounds pin their spend are not
+    optimized: they keep that spend, and the solver moves only the others. When
+    nothing is left free, the pinned plan is the answer (``iterations = 0``).
 
     Parameters
     ----------
@@ -138,6 +226,9 @@ def solve(
         Mean historical weekly spend per channel: the start point and the reference shares.
     reference : mapping of str to float, optional
         Totals per channel to compare against; default the historical shares of the budget.
+    warn : bool, default=True
+        Warn (:class:`RuntimeWarning`) when the solver stops without converging;
+        the result then has ``success = False`` and its allocation is no verified optimum.
 
     Raises
     ------
@@ -149,81 +240,93 @@ def solve(
         evaluator = dataclasses.replace(evaluator, discount_rate=problem.discount_rate)
     channels = evaluator.media.channels
     problem.check_feasible(channels)
-    budget, weeks, n_ch = problem.budget, problem.weeks, len(channels)
+    budget, weeks = problem.budget, problem.weeks
     lows = np.array([problem.bounds.get(c, (0.0, math.inf))[0] for c in channels]) / budget
     highs = np.minimum(np.array([problem.bounds.get(c, (0.0, math.inf))[1] for c in channels]) / budget, 1.0)
     shares0 = initial_shares(lows, highs, historical_weekly, 1.0)
-
-    if problem.flighting:
-        def to_weekly(z: np.ndarray) -> np.ndarray:
-            return z.reshape(weeks, n_ch) * budget
-
-        def reduce_grad(g: np.ndarray) -> np.ndarray:
-            return (g * budget).ravel()
-
-        z0 = np.tile(shares0 / weeks, weeks)
-        var_bounds = [(0.0, highs[c]) for _ in range(weeks) for c in range(n_ch)]
-        per_channel = np.kron(np.ones((1, weeks)), np.eye(n_ch))  # (channel, weeks*channel): channel totals
-        pinned = np.isclose(lows, highs)  # fixed channels: equality rows apart from the range rows
-        constraints = [
-            LinearConstraint(per_channel[rows], lows[rows], highs[rows])
-            for rows in (pinned, ~pinned) if rows.any()
-        ]
-        total_row = np.ones((1, weeks * n_ch))
-    else:
-        def to_weekly(z: np.ndarray) -> np.ndarray:
-            return np.tile(z * budget / weeks, (weeks, 1))
-
-        def reduce_grad(g: np.ndarray) -> np.ndarray:
-            return g.sum(axis=0) * budget / weeks
-
-        z0 = shares0
-        var_bounds = list(zip(lows, highs, strict=True))
-        constraints = []
-        total_row = np.ones((1, n_ch))
     lower_total = 0.0 if problem.allow_unspent else 1.0
-    constraints.append(LinearConstraint(total_row, lower_total, 1.0))
+    build = _flighting_space if problem.flighting else _totals_space
+    space = build(lows, highs, shares0, budget, weeks, lower_total)
 
+    if space.free.any():
+        weekly, success, message, iterations = _optimize(evaluator, problem, space)
+    else:  # every spend is pinned: the one feasible plan is the answer
+        weekly, success, message, iterations = (
+            space.to_weekly(space.lows), True, "Every channel's spend is fixed by its bounds: nothing to optimize.", 0,
+        )
+    result = BudgetResult(
+        channels=channels,
+        allocation={c: float(weekly[:, i].sum()) for i, c in enumerate(channels)},
+        weekly=weekly,
+        reference=_reference(reference, channels, historical_weekly, budget),
+        kpi=evaluator.kpi(weekly),
+        reference_kpi=np.empty(0),
+        problem=problem,
+        success=success,
+        message=message,
+        iterations=iterations,
+        seconds=0.0,
+    )
+    ref_weekly = np.tile(np.array([result.reference[c] for c in channels]) / weeks, (weeks, 1))
+    result = dataclasses.replace(result, reference_kpi=evaluator.kpi(ref_weekly), seconds=time.perf_counter() - start)
+    if warn:
+        warn_if_not_converged(result, stacklevel=3)
+    return result
+
+
+def _optimize(evaluator: PlanEvaluator, problem: BudgetProblem, space: _Space) -> tuple[np.ndarray, bool, str, int]:
+    """Run SLSQP over the free variables: the plan (week, channel), success, message and iterations."""
+    free = space.free
+    lows, highs = space.lows[free], space.highs[free]
     risk = problem.risk_value
-    values0, _ = evaluator.kpi_and_gradient(to_weekly(z0))
-    scale = max(abs(float(values0.mean())), 1e-9)
+
+    def evaluate(z_free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return evaluator.kpi_and_gradient(space.to_weekly(space.expand(z_free + _SHARE_OFFSET)))
+
+    z0 = space.start[free]
+    scale = max(abs(float(evaluate(z0)[0].mean())), 1e-9)
 
     def negative_objective(z: np.ndarray) -> tuple[float, np.ndarray]:
-        values, grads = evaluator.kpi_and_gradient(to_weekly(z))
+        values, grads = evaluate(z)
         value, grad = risk_objective(values, grads, problem.objective, risk)
-        return -value / scale, -reduce_grad(grad) / scale
+        return -value / scale, -space.reduce_grad(grad)[free] / scale
 
     # SLSQP's dense linear algebra is small; BLAS threads only add contention (measured:
     # 10 channels with flighting took 14 s with 2 threads on a busy 2-core box, 2 s with 1).
     with threadpool_limits(limits=1, user_api="blas"):
         result = minimize(
-            negative_objective, z0, jac=True, method="SLSQP", bounds=var_bounds, constraints=constraints,
-            options={"maxiter": 500, "ftol": 1e-12},
+            negative_objective, z0, jac=True, method="SLSQP", bounds=list(zip(lows, highs, strict=True)),
+            constraints=space.free_constraints(), options={"maxiter": 500, "ftol": 1e-12},
         )
-    z = np.clip(result.x, [b[0] for b in var_bounds], [b[1] for b in var_bounds])
-    weekly = to_weekly(z)
-    allocation = {c: float(weekly[:, i].sum()) for i, c in enumerate(channels)}
+    weekly = space.to_weekly(space.expand(np.clip(result.x, lows, highs)))
+    return weekly, bool(result.success), str(result.message), int(getattr(result, "nit", 0))
 
+
+def _reference(
+    reference: Mapping[str, float] | None, channels: tuple[str, ...], historical_weekly: np.ndarray, budget: float
+) -> dict[str, float]:
+    """Totals per channel to compare with: the given ones (checked) or the historical shares of the budget."""
     if reference is None:
         shares = historical_weekly / historical_weekly.sum()
-        reference = {c: float(budget * shares[i]) for i, c in enumerate(channels)}
-    else:
-        unknown = [c for c in reference if c not in channels]
-        if unknown:
-            raise ConfigError(f"Reference allocation names unknown channel '{unknown[0]}'. Known: {', '.join(channels)}.")
-        reference = {c: float(reference.get(c, 0.0)) for c in channels}
-    ref_weekly = np.tile(np.array([reference[c] for c in channels]) / weeks, (weeks, 1))
+        return {c: float(budget * shares[i]) for i, c in enumerate(channels)}
+    unknown = [c for c in reference if c not in channels]
+    if unknown:
+        raise ConfigError(f"Reference allocation names unknown channel '{unknown[0]}'. Known: {', '.join(channels)}.")
+    return {c: float(reference.get(c, 0.0)) for c in channels}
 
-    return BudgetResult(
-        channels=channels,
-        allocation=allocation,
-        weekly=weekly,
-        reference=dict(reference),
-        kpi=evaluator.kpi(weekly),
-        reference_kpi=evaluator.kpi(ref_weekly),
-        problem=problem,
-        success=bool(result.success),
-        message=str(result.message),
-        iterations=int(result.nit),
-        seconds=time.perf_counter() - start,
+
+def warn_if_not_converged(result: BudgetResult, stacklevel: int = 2) -> None:
+    """Warn (:class:`RuntimeWarning`) when ``result`` is not a converged optimum.
+
+    The result still carries the solver's last point, flagged ``success = False``
+    (the CLI prints that too); this makes the failure visible from Python.
+    """
+    if result.success:
+        return
+    warnings.warn(
+        f"The budget optimizer stopped without converging after {result.iterations} iterations "
+        f"({result.message}): the allocation is the last point it reached, not a verified optimum "
+        "(result.success is False). Check the bounds, or try another objective or budget.",
+        RuntimeWarning,
+        stacklevel=stacklevel + 1,
     )
