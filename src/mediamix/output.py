@@ -262,6 +262,8 @@ def read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise OutputError(f"'{path}' is missing; is this a mediamix output folder?") from None
+    except UnicodeDecodeError as err:
+        raise OutputError(f"'{path}' is not UTF-8 text ({err.reason} at byte {err.start}).") from None
     except json.JSONDecodeError as err:
         raise OutputError(f"'{path}' is not valid JSON: {err}.") from None
 

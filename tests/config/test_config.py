@@ -350,3 +350,22 @@ def test_with_fit_names_every_bad_key_with_its_section(config: MMMConfig) -> Non
 def test_with_fit_unknown_key_suggests_a_fit_key(config: MMMConfig) -> None:
     with config_error("unknown key 'fit.drawz'.", "Did you mean 'draws'?"):
         config.with_fit(drawz=10)
+
+
+def test_a_config_saved_in_another_encoding_is_a_config_error_and_a_bom_is_fine(tmp_path: Path) -> None:
+    text = '[data]\ntarget = "café"\nchannels = ["x1"]\n'
+    path = tmp_path / "mmm.toml"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"Config file '.*mmm.toml' is not UTF-8 text .* save it as UTF-8"):
+        load_config(path)
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))  # what Windows Notepad writes
+    assert load_config(path).data.target == "café"
+
+
+def test_bounds_file_in_another_encoding_is_a_config_error(tmp_path: Path) -> None:
+    from mediamix.optimize.problem import load_bounds
+
+    path = tmp_path / "bounds.toml"
+    path.write_bytes('[tv]\nupper = 5.0 # max ±\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"Bounds file '.*bounds.toml' is not UTF-8 text"):
+        load_bounds(path)

@@ -60,16 +60,11 @@ def optimize_command(
 def _read_reference(path: Path) -> dict[str, float]:
     """A reference allocation file: ``channel = total spend`` lines (TOML)."""
     import math
-    import tomllib
 
+    from mediamix.config.io import read_toml
     from mediamix.errors import ConfigError
 
-    if not path.is_file():
-        raise ConfigError(f"Reference file '{path}' does not exist (expected TOML lines like: tv = 12000).")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"Reference file '{path}' is not valid TOML: {err}.") from None
+    raw = read_toml(path, "Reference file", "TOML lines like: tv = 12000")
     for name, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
             raise ConfigError(f"Reference file '{path}': '{name}' must be a spend >= 0. Got {value!r}.")

@@ -44,20 +44,13 @@ def dataset_command(
     seed: Annotated[int | None, typer.Option(help="Seed (overrides the spec's).")] = None,
 ) -> None:
     """Simulate a data set from a spec: transforms, parameters, noise and seed per channel."""
-    import tomllib
-
     import tomli_w
 
-    from mediamix.errors import ConfigError
+    from mediamix.config.io import read_toml
     from mediamix.output import atomic_folder
     from mediamix.simulate import simulate_from_spec
 
-    if not spec.is_file():
-        raise ConfigError(f"Spec file '{spec}' does not exist (expected a TOML file).")
-    try:
-        raw = tomllib.loads(spec.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"Spec file '{spec}' is not valid TOML: {err}.") from None
+    raw = read_toml(spec, "Spec file", "a TOML file")
     dataset = simulate_from_spec(raw, seed=seed)
     with atomic_folder(out) as tmp:
         dataset.data.to_csv(tmp / "data.csv", index=False, date_format="%Y-%m-%d")

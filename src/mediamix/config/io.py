@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from mediamix.config.schema import MMMConfig, describe_validation_error
 from mediamix.errors import ConfigError
 
-__all__ = ["load_config", "parse_config", "config_to_dict", "dump_config"]
+__all__ = ["load_config", "parse_config", "config_to_dict", "dump_config", "read_toml"]
 
 
 def parse_config(raw: Mapping[str, Any], source: str = "") -> MMMConfig:
@@ -41,16 +41,36 @@ def parse_config(raw: Mapping[str, Any], source: str = "") -> MMMConfig:
         raise ConfigError(prefix + str(err)) from None
 
 
-def load_config(path: str | os.PathLike[str]) -> MMMConfig:
-    """Read and validate a TOML config file."""
+def read_toml(path: str | os.PathLike[str], what: str = "Config file",
+              expected: str = "a TOML file such as mmm.toml") -> dict[str, Any]:
+    """Read a TOML file, with a :class:`ConfigError` that names it if it is missing, not UTF-8 or not TOML.
+
+    A UTF-8 byte-order mark (Windows Notepad writes one) is accepted.
+
+    Parameters
+    ----------
+    path : path
+    what : str, default="Config file"
+        What the file is, to start the error message ("Bounds file", ...).
+    expected : str
+        What was expected, for the message when the file does not exist.
+    """
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"Config file '{p}' does not exist (expected a TOML file such as mmm.toml).")
+        raise ConfigError(f"{what} '{p}' does not exist (expected {expected}).")
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        return tomllib.loads(p.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{what} '{p}' is not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8."
+        ) from None
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"Config file '{p}' is not valid TOML: {err}.") from None
-    return parse_config(raw, source=f"'{p}'")
+        raise ConfigError(f"{what} '{p}' is not valid TOML: {err}.") from None
+
+
+def load_config(path: str | os.PathLike[str]) -> MMMConfig:
+    """Read and validate a TOML config file."""
+    return parse_config(read_toml(path), source=f"'{Path(path)}'")
 
 
 def config_to_dict(config: MMMConfig) -> dict[str, Any]:

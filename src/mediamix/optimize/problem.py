@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mediamix.config.io import read_toml
 from mediamix.config.schema import describe_validation_error
 from mediamix.errors import ConfigError, did_you_mean
 
@@ -150,12 +150,7 @@ class BudgetProblem:
 def load_bounds(path: str | os.PathLike[str]) -> dict[str, ChannelBounds]:
     """Read a bounds TOML file (tables keyed by channel name)."""
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"Bounds file '{p}' does not exist (expected a TOML file with one table per channel).")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"Bounds file '{p}' is not valid TOML: {err}.") from None
+    raw = read_toml(p, "Bounds file", "a TOML file with one table per channel")
     out = {}
     for name, table in raw.items():
         if not isinstance(table, dict):
