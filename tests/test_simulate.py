@@ -56,6 +56,13 @@ def test_same_seed_same_data() -> None:
         ({"channels": {"tv": {"adstock": "geometrik"}}}, "Unknown adstock 'geometrik'. Did you mean 'geometric'?"),
         ({"channels": {"tv": {"adstock_params": {"alpah": 0.5}}}},
          "Channel 'tv': adstock 'geometric' has no parameter 'alpah'. Did you mean 'alpha'?"),
+        ({"n_weeks": 0, "channels": {"tv": {}}}, "'n_weeks' must be an integer >= 2. Got 0."),
+        ({"n_weeks": "x", "channels": {"tv": {}}}, "'n_weeks' must be an integer >= 2. Got 'x'."),
+        ({"noise_sd": -1.0, "channels": {"tv": {}}}, "'noise_sd' must be a number >= 0. Got -1.0."),
+        ({"seed": -3, "channels": {"tv": {}}}, "'seed' must be an integer >= 0. Got -3."),
+        ({"start": "someday", "channels": {"tv": {}}}, "'start' must be a date"),
+        ({"channels": {"tv": {"off_share": 1.0}}}, r"'channels.tv.off_share' must be a share in \[0, 1\)"),
+        ({"channels": {"tv": {"spend_scale": 0}}}, "'channels.tv.spend_scale' must be a number > 0"),
     ],
 )
 def test_bad_specs_say_what_is_wrong(spec: dict, message: str) -> None:
@@ -106,3 +113,14 @@ def test_cli_spec_with_per_channel_transforms_writes_a_matching_config(tmp_path:
     assert summary["model"]["transforms"] == {"tv": {"adstock": "weibull_pdf", "l_max": 12, "saturation": "hill"},
                                               "search": {"adstock": "geometric", "l_max": 3, "saturation": "logistic"}}
     assert load_config(tmp_path / "fit" / "config.toml").transform_groups() == config.transform_groups()
+
+
+@pytest.mark.parametrize("args", [["simulate", "seed", "--seed", "-1"], ["demo", "--data-seed", "-1"]])
+def test_cli_negative_seeds_are_usage_errors(tmp_path: Path, args: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from mediamix.cli.app import app
+
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "greater than or equal to 0" in result.output
+    assert not (tmp_path / "out").exists()

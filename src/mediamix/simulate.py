@@ -8,6 +8,7 @@ two one-off events.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,7 @@ def seed_example(seed: int = 1, n_weeks: int = 179, noise_sd: float = 0.25) -> S
     -------
     SimulatedDataset
     """
+    _check_settings(n_weeks, seed, noise_sd)
     rng = np.random.default_rng(seed)
     dates = pd.date_range("2018-04-02", periods=n_weeks, freq="W-MON")
 
@@ -183,6 +185,28 @@ def _registered(registry: dict[str, Any], name: str, kind: str) -> Any:
     return registry[name]
 
 
+def _require(name: str, value: Any, ok: bool, expected: str) -> None:
+    if not ok:
+        raise ConfigError(f"Simulation setting '{name}' must be {expected}. Got {value!r}.")
+
+
+def _is_int(value: Any, low: int) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low
+
+
+def _is_number(value: Any, low: float = -math.inf, *, strict: bool = False) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not math.isfinite(value):
+        return False
+    return value > low if strict else value >= low
+
+
+def _check_settings(n_weeks: Any, seed: Any, noise_sd: Any) -> None:
+    """The settings every simulation shares: a clear ConfigError instead of NumPy's or pandas' traceback."""
+    _require("n_weeks", n_weeks, _is_int(n_weeks, 2), "an integer >= 2")
+    _require("seed", seed, _is_int(seed, 0), "an integer >= 0")
+    _require("noise_sd", noise_sd, _is_number(noise_sd, 0.0), "a number >= 0")
+
+
 def simulate(
     channels: list[ChannelSpec],
     *,
@@ -236,6 +260,25 @@ def simulate(
     """
     if not channels:
         raise ConfigError("Give at least one channel to simulate.")
+    _check_settings(n_weeks, seed, noise_sd)
+    _require("l_max", l_max, _is_int(l_max, 1), "an integer >= 1")
+    _require("kpi_scale", kpi_scale, _is_number(kpi_scale, 0.0, strict=True), "a number > 0")
+    for name, value in (("intercept", intercept), ("trend", trend), ("seasonality", seasonality)):
+        _require(name, value, _is_number(value), "a finite number")
+    for name, value in (("normalize", normalize), ("saturation_first", saturation_first)):
+        _require(name, value, isinstance(value, bool), "true or false")
+    try:
+        pd.Timestamp(start)
+    except (TypeError, ValueError):
+        _require("start", start, False, "a date such as \"2022-01-03\"")
+    for spec in channels:
+        where = f"channels.{spec.name}"
+        _require(f"{where}.beta", spec.beta, _is_number(spec.beta), "a finite number")
+        _require(f"{where}.spend_scale", spec.spend_scale, _is_number(spec.spend_scale, 0.0, strict=True),
+                 "a number > 0")
+        _require(f"{where}.off_share", spec.off_share, _is_number(spec.off_share) and 0 <= spec.off_share < 1,
+                 "a share in [0, 1)")
+        _require(f"{where}.l_max", spec.l_max, spec.l_max is None or _is_int(spec.l_max, 1), "an integer >= 1")
     names = [c.name for c in channels]
     if len(set(names)) != len(names):
         raise ConfigError(f"Channel names must be unique. Got {names}.")

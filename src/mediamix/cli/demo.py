@@ -22,11 +22,11 @@ def demo_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("mediamix-demo"),
     chains: Annotated[int | None, typer.Option(help="Chains (default: the config's 4).")] = None,
     draws: Annotated[int | None, typer.Option(help="Draws per chain (default 1000).")] = None,
-    tune: Annotated[int | None, typer.Option(help="Tuning steps per chain (default 1000).")] = None,
+    tune: Annotated[int | None, typer.Option(help="Tuning steps per chain (default 500).")] = None,
     sampler: Annotated[str | None, typer.Option(help="nutpie, pymc or numpyro.")] = None,
     method: Annotated[str | None, typer.Option(
         help="nuts (default), or a fast approximation: advi, map (labelled approximate).")] = None,
-    data_seed: Annotated[int, typer.Option(help="Seed of the simulated data.")] = DEFAULT_DEMO_SEED,
+    data_seed: Annotated[int, typer.Option(min=0, help="Seed of the simulated data.")] = DEFAULT_DEMO_SEED,
     progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar (default: on a terminal).")
     ] = None,

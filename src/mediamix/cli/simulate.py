@@ -19,7 +19,7 @@ DEFAULT_DEMO_SEED = 1  # the default of seed_example; see the CHANGELOG for why 
 
 def seed_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write data.csv, truth.json and mmm.toml to.")],
-    seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = DEFAULT_DEMO_SEED,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the simulation.")] = DEFAULT_DEMO_SEED,
 ) -> None:
     """Simulate the seed example (2 channels, 179 weeks) with known truth."""
     import tomli_w
@@ -41,7 +41,7 @@ def seed_command(
 def dataset_command(
     spec: Annotated[Path, typer.Option("--spec", help="TOML spec: options and one [channels.NAME] table per channel.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write data.csv, truth.json and mmm.toml to.")],
-    seed: Annotated[int | None, typer.Option(help="Seed (overrides the spec's).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (overrides the spec's).")] = None,
 ) -> None:
     """Simulate a data set from a spec: transforms, parameters, noise and seed per channel."""
     import tomli_w
