@@ -197,7 +197,7 @@ def test_missing_data_section() -> None:
         (lambda c: c["model"].update(l_max=0), ("'model.l_max'", "greater than or equal to 1", "Got 0.")),
         (lambda c: c["model"].update(l_max=200), ("'model.l_max'", "less than or equal to 104", "Got 200.")),
         (lambda c: c["fit"].update(chains=0), ("'fit.chains'", "greater than or equal to 1", "Got 0.")),
-        (lambda c: c["fit"].update(chains="four"), ("'fit.chains'", "valid integer", "Got 'four'.")),
+        (lambda c: c["fit"].update(chains="four"), ("'fit.chains'", "expected a whole number", "Got 'four'.")),
         (lambda c: c["model"].update(adstock="geometrik"),
          ("'model.adstock'", "Did you mean 'geometric'?", "Expected one of: geometric", "Got 'geometrik'.")),
         (lambda c: c["model"].update(trend="cubic"), ("'model.trend'", "'none', 'linear' or 'piecewise'", "Got 'cubic'.")),
@@ -369,3 +369,25 @@ def test_bounds_file_in_another_encoding_is_a_config_error(tmp_path: Path) -> No
     path.write_bytes('[tv]\nupper = 5.0 # max ±\n'.encode("latin-1"))
     with pytest.raises(ConfigError, match=r"Bounds file '.*bounds.toml' is not UTF-8 text"):
         load_bounds(path)
+
+
+@pytest.mark.parametrize(("section", "key", "value", "fragment"), [
+    ("fit", "draws", True, r"expected a whole number \(not true/false or text\). Got True."),
+    ("fit", "chains", "4", "expected a whole number .*Got '4'."),
+    ("model", "l_max", False, "expected a whole number .*Got False."),
+    ("model", "normalize_adstock", "no", "expected true or false. Got 'no'."),
+    ("model", "saturation_first", 0, "expected true or false. Got 0."),
+])
+def test_toml_types_are_not_coerced(section: str, key: str, value: object, fragment: str) -> None:
+    raw = {"data": {"channels": ["x1"]}, section: {key: value}}
+    with pytest.raises(ConfigError, match=fr"{section}.{key}.*{fragment}"):
+        parse_config(raw)
+
+
+def test_numpy_numbers_from_python_are_still_numbers() -> None:
+    import numpy as np
+
+    from mediamix import MMM
+
+    mmm = MMM(channels=["x1"], draws=np.int64(300), l_max=np.int32(4), normalize_adstock=np.bool_(False))
+    assert (mmm.config.fit.draws, mmm.config.model.l_max, mmm.config.model.normalize_adstock) == (300, 4, False)

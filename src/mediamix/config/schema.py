@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mediamix.errors import ConfigError, did_you_mean
 from mediamix.priors import DEFAULT_PRIORS, PRIOR_DIMS, Prior
@@ -30,6 +31,26 @@ RESERVED_NAMES = frozenset({"intercept", "trend", "seasonality", "date", "mu", "
 SamplerName = Literal["nutpie", "pymc", "numpyro"]
 #: ``[fit] method``: NUTS, or an approximation (see :mod:`mediamix.inference.approximate`).
 FitMethod = Literal["nuts", "advi", "map"]
+
+
+def _not_text_or_flag(value: Any) -> Any:
+    """A whole-number setting takes a number: TOML's ``true`` or ``"4"`` is a mistake, not 1 or 4."""
+    if isinstance(value, bool | str):
+        raise ValueError("expected a whole number (not true/false or text)")
+    return value
+
+
+def _flag(value: Any) -> Any:
+    """A yes/no setting takes ``true`` or ``false``: ``"no"`` or ``0`` is a mistake, not False."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError("expected true or false")
+    return value
+
+
+#: An ``int`` setting that refuses booleans and strings (pydantic's lax mode would turn ``true`` into 1).
+WholeNumber = Annotated[int, BeforeValidator(_not_text_or_flag)]
+#: A ``bool`` setting that refuses anything but ``true``/``false``.
+Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
 class _Section(BaseModel):
@@ -93,7 +114,7 @@ class ChannelModelConfig(_Section):
 
     adstock: str | None = Field(None, description="This channel's carryover (a name from ADSTOCKS).")
     saturation: str | None = Field(None, description="This channel's diminishing returns (a name from SATURATIONS).")
-    l_max: int | None = Field(None, ge=1, le=104, description="This channel's adstock window in periods.")
+    l_max: WholeNumber | None = Field(None, ge=1, le=104, description="This channel's adstock window in periods.")
 
     @field_validator("adstock")
     @classmethod
@@ -133,15 +154,17 @@ class ModelConfig(_Section):
     """``[model]``: the model's structure."""
 
     adstock: str = Field("geometric", description="Carryover: a name from mediamix.transforms.ADSTOCKS.")
-    l_max: int = Field(8, ge=1, le=104, description="Adstock window in periods, lag 0 included.")
-    normalize_adstock: bool = True
+    l_max: WholeNumber = Field(8, ge=1, le=104, description="Adstock window in periods, lag 0 included.")
+    normalize_adstock: Flag = True
     saturation: str = Field("logistic", description="Diminishing returns: a name from mediamix.transforms.SATURATIONS.")
-    saturation_first: bool = Field(False, description="Saturate each period's spend before the carryover.")
-    yearly_seasonality: int = Field(2, ge=0, le=20, description="Fourier order; 0 turns it off.")
-    weekly_seasonality: int = Field(0, ge=0, le=3, description="Fourier order of the 7-day cycle (daily data only).")
-    monthly_seasonality: int = Field(0, ge=0, le=10, description="Fourier order of the ~30.4-day cycle.")
+    saturation_first: Flag = Field(False, description="Saturate each period's spend before the carryover.")
+    yearly_seasonality: WholeNumber = Field(2, ge=0, le=20, description="Fourier order; 0 turns it off.")
+    weekly_seasonality: WholeNumber = Field(
+        0, ge=0, le=3, description="Fourier order of the 7-day cycle (daily data only)."
+    )
+    monthly_seasonality: WholeNumber = Field(0, ge=0, le=10, description="Fourier order of the ~30.4-day cycle.")
     trend: Literal["none", "linear", "piecewise"] = "linear"
-    n_changepoints: int = Field(
+    n_changepoints: WholeNumber = Field(
         10, ge=1, le=100, description="Piecewise trend: slope changes evenly spaced over the training span."
     )
     form: Literal["additive", "multiplicative"] = Field(
@@ -188,10 +211,10 @@ class FitConfig(_Section):
 
     method: FitMethod = "nuts"
     sampler: SamplerName = "nutpie"
-    chains: int = Field(4, ge=1, le=64)
-    draws: int = Field(1000, ge=1)
-    tune: int = Field(500, ge=0)
-    seed: int | None = Field(42, ge=0)
+    chains: WholeNumber = Field(4, ge=1, le=64)
+    draws: WholeNumber = Field(1000, ge=1)
+    tune: WholeNumber = Field(500, ge=0)
+    seed: WholeNumber | None = Field(42, ge=0)
     target_accept: float = Field(0.9, gt=0.5, lt=1.0)
 
 
