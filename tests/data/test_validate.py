@@ -181,6 +181,18 @@ def test_numeric_date_column_is_refused(weekly: pd.DataFrame) -> None:
         check(df)
 
 
+@pytest.mark.parametrize("fmt", ["%d/%m/%Y", "%m/%d/%Y"])
+def test_day_first_and_month_first_dates_both_read_right(weekly: pd.DataFrame, fmt: str) -> None:
+    expected = pd.to_datetime(weekly["date_week"]).astype("datetime64[ns]")
+    df = weekly.assign(date_week=expected.dt.strftime(fmt))  # 02/04/2018 is 2 April in the first
+    pd.testing.assert_series_equal(check(df)["date_week"], expected, check_names=False)
+
+
+def test_an_all_empty_date_column_says_so(weekly: pd.DataFrame) -> None:
+    with data_error("Column 'date_week' is empty in every row; expected dates"):
+        check(weekly.assign(date_week=None))
+
+
 def test_duplicated_dates_name_date_and_both_rows(weekly: pd.DataFrame) -> None:
     weekly.loc[3, "date_week"] = weekly.loc[2, "date_week"]  # rows 3 and 4 both 2018-04-16
     with data_error("Column 'date_week' must have one row per date", "2018-04-16",

@@ -180,7 +180,13 @@ def _check_columns(df: pd.DataFrame, roles: list[tuple[str, str]]) -> None:
 
 
 def _parse_dates(raw: pd.Series, name: str) -> pd.Series:
-    """Parse the date column to naive datetime64[ns] with a RangeIndex."""
+    """Parse the date column to naive datetime64[ns] with a RangeIndex.
+
+    Day-first dates (``16/04/2018``) are read as such when month-first reading fails on some row
+    and day-first reading succeeds on every row.
+    """
+    if raw.isna().all():
+        raise DataError(f"Column '{name}' is empty in every row; expected dates (e.g. '2018-04-02').")
     if pd.api.types.is_numeric_dtype(raw.dtype):
         # pandas would read 20180402 as nanoseconds since 1970: refuse, don't guess.
         raise DataError(
@@ -193,6 +199,10 @@ def _parse_dates(raw: pd.Series, name: str) -> pd.Series:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
                 parsed = pd.to_datetime(raw, errors="coerce")
+                if parsed.isna().any() and not raw.isna().any():
+                    day_first = pd.to_datetime(raw, errors="coerce", dayfirst=True)
+                    if not day_first.isna().any():
+                        parsed = day_first
         if parsed.dt.tz is not None:
             parsed = parsed.dt.tz_localize(None)
     except (ValueError, TypeError) as exc:
