@@ -7,10 +7,13 @@ history's carryover", written here without the library's transforms.
 
 from __future__ import annotations
 
+import importlib
 import math
+import warnings
 
 import numpy as np
 import pytest
+from scipy.optimize import OptimizeResult
 
 from mediamix.analysis.media import MediaResponse
 from mediamix.errors import ConfigError
@@ -26,7 +29,7 @@ from mediamix.optimize import (
     solve,
 )
 from mediamix.optimize.solve import kpi_summary
-from mediamix.transforms import GeometricAdstock, LogisticSaturation
+from mediamix.transforms import GeometricAdstock, HillSaturation, LogisticSaturation, PowerSaturation
 
 CHANNELS = ("tv", "search", "social")
 L_MAX = 4
@@ -208,6 +211,106 @@ def test_bounds_and_fixed_channels_are_honoured_exactly(three_channels: MediaRes
     np.testing.assert_allclose(result.weekly.sum(axis=0), [result.allocation[c] for c in CHANNELS])
     if not flighting:
         np.testing.assert_allclose(result.weekly, result.weekly[[0]].repeat(8, axis=0))  # same every week
+
+
+def steep_media(saturation: object, params: dict[str, list[float]], l_max: int = L_MAX, seed: int = 0) -> MediaResponse:
+    """Channels whose curve rises infinitely steeply at zero spend (power, Hill with slope < 1)."""
+    n, c = 100, len(next(iter(params.values())))
+    beta = np.random.default_rng(seed).gamma(20, 0.1, (n, c)) * np.array([3.0, 2.0, 1.0])[:c]
+    return MediaResponse.from_arrays(
+        adstock=GeometricAdstock(l_max=l_max),
+        saturation=saturation,
+        beta=beta,
+        adstock_params={"alpha": np.broadcast_to([0.5, 0.2, 0.3][:c], (n, c)).copy()},
+        saturation_params={k: np.broadcast_to(v, (n, c)).copy() for k, v in params.items()},
+        channel_scales=np.array([10.0, 5.0, 8.0][:c]),
+        target_scale=1.0,
+        channels=CHANNELS[:c],
+    )
+
+
+STEEP_AT_ZERO = {
+    "power": (PowerSaturation(), {"power_exponent": [0.5, 0.4, 0.3]}),
+    "hill": (HillSaturation(), {"half_saturation": [0.5, 0.5, 0.5], "slope": [0.8, 0.6, 0.5]}),
+}
+
+
+@pytest.mark.parametrize("flighting", [False, True])
+@pytest.mark.parametrize("curve", sorted(STEEP_AT_ZERO))
+@pytest.mark.parametrize("social", [{"fixed": 0.0}, {"upper": 0.0}])
+def test_a_channel_excluded_under_a_curve_steep_at_zero_is_left_out_of_the_solve(
+    curve: str, flighting: bool, social: dict[str, float]
+) -> None:
+    # At zero spend social's slope is ~1e300: as a variable, it broke SLSQP on its first
+    # step, and the historical split (50/50 of the budget here) came back as the optimum.
+    media = steep_media(*STEEP_AT_ZERO[curve])
+    ev, budget = evaluator(media), 100.0
+    bounds = resolve_bounds({"social": social}, CHANNELS, {c: 40.0 for c in CHANNELS})
+    result = solve(ev, BudgetProblem(budget=budget, weeks=8, bounds=bounds, flighting=flighting), HISTORICAL_WEEKLY)
+    assert result.success, result.message
+    assert result.allocation["social"] == 0.0
+    assert (result.weekly[:, 2] == 0.0).all()
+    assert result.spent == pytest.approx(budget, rel=1e-9)
+
+    shares = np.linspace(0.0, 1.0, 1001)
+    grid = np.array([ev.kpi(constant_plan([s * budget, (1 - s) * budget, 0.0], 8)).mean() for s in shares])
+    best = int(np.argmax(grid))
+    assert grid[best] > ev.kpi(constant_plan([50.0, 50.0, 0.0], 8)).mean() * 1.005  # the start is no optimum
+    assert result.kpi.mean() >= grid[best] * (1 - 1e-9)
+    if not flighting:
+        assert result.allocation["tv"] == pytest.approx(shares[best] * budget, abs=0.002 * budget)
+
+
+@pytest.mark.parametrize(
+    ("saturation", "params"),
+    [(PowerSaturation(), {"power_exponent": [0.5, 0.3]}),
+     (HillSaturation(), {"half_saturation": [0.5, 0.5], "slope": [0.8, 0.5]})],
+    ids=["power", "hill"],
+)
+def test_a_free_channel_left_unfunded_under_a_curve_steep_at_zero_does_not_break_the_solve(
+    saturation: object, params: dict[str, list[float]]
+) -> None:
+    # With flighting, SLSQP's steps leave some of search's weeks at zero spend (it starts from
+    # a tiny share: no historical spend), where the slope is ~1e200 or more: it stopped there,
+    # "Singular matrix E" or "Inequality constraints incompatible".
+    ev = evaluator(steep_media(saturation, params))
+    flighted = solve(ev, BudgetProblem(budget=1.0, weeks=8, flighting=True), np.array([5.0, 0.0]))
+    even = solve(ev, BudgetProblem(budget=1.0, weeks=8), np.array([5.0, 0.0]))
+    assert flighted.success, flighted.message
+    assert even.success, even.message
+    assert flighted.spent == pytest.approx(1.0, rel=1e-9)
+    assert flighted.kpi.mean() >= even.kpi.mean() * (1 - 1e-9)  # flighting can always spend evenly
+
+
+def test_a_plan_fixed_by_the_bounds_is_returned_without_solving(three_channels: MediaResponse) -> None:
+    # SciPy returns no iteration count when no variable is free: this used to be AttributeError: nit.
+    bounds = {"tv": (50.0, 50.0), "search": (30.0, 30.0), "social": (20.0, 20.0)}
+    fixed = solve(evaluator(three_channels), BudgetProblem(budget=100.0, weeks=8, bounds=bounds), HISTORICAL_WEEKLY)
+    assert (fixed.success, fixed.iterations) == (True, 0)
+    assert fixed.allocation == pytest.approx({"tv": 50.0, "search": 30.0, "social": 20.0}, rel=1e-12)
+    expected = reference_kpi(three_channels, constant_plan([50.0, 30.0, 20.0], 8)[None], np.zeros((3, 3)))[0]
+    np.testing.assert_allclose(fixed.kpi, expected, rtol=1e-12)
+    # Unspent budget allowed, channels fixed at 0 included: still nothing to choose.
+    zero = {"tv": (0.0, 0.0), "search": (10.0, 10.0), "social": (0.0, 0.0)}
+    unspent = solve(evaluator(three_channels), BudgetProblem(budget=100.0, weeks=8, bounds=zero, allow_unspent=True),
+                    HISTORICAL_WEEKLY)
+    assert (unspent.success, unspent.iterations) == (True, 0)
+    assert unspent.allocation == pytest.approx({"tv": 0.0, "search": 10.0, "social": 0.0}, rel=1e-12)
+    # With flighting, fixed totals still leave the weeks to choose: that is solved.
+    flighted = solve(evaluator(three_channels), BudgetProblem(budget=100.0, weeks=8, bounds=bounds, flighting=True),
+                     HISTORICAL_WEEKLY)
+    assert flighted.success and flighted.iterations > 0
+    assert flighted.allocation == pytest.approx({"tv": 50.0, "search": 30.0, "social": 20.0}, rel=1e-9)
+    assert flighted.kpi.mean() >= fixed.kpi.mean() * (1 - 1e-12)
+
+
+def test_a_single_channel_fixed_at_the_budget_is_returned_without_solving(two_channels: MediaResponse) -> None:
+    one = make_media(two_channels.beta[:, :1], [0.5], [1.0], scales=[10.0])
+    result = solve(evaluator(one), BudgetProblem(budget=40.0, weeks=8, bounds={"tv": (40.0, 40.0)}), np.array([5.0]))
+    assert (result.success, result.iterations) == (True, 0)
+    assert result.allocation == pytest.approx({"tv": 40.0}, rel=1e-12)
+    expected = reference_kpi(one, constant_plan([40.0], 8)[None], np.zeros((3, 1)))[0]
+    np.testing.assert_allclose(result.kpi, expected, rtol=1e-12)
 
 
 def test_upper_bounds_move_budget_to_the_next_best_channel(three_channels: MediaResponse) -> None:
@@ -425,6 +528,55 @@ def test_marginal_roas_scenario_starts_from_the_lower_bounds(two_channels: Media
     assert result.extra["scenario"]["marginal_roas"] == pytest.approx(0.1, rel=0.03)
 
 
+@pytest.mark.parametrize("threshold", [0.05, 0.1, 0.3])
+def test_marginal_roas_scenario_returns_a_budget_still_at_or_above_the_threshold(
+    two_channels: MediaResponse, threshold: float
+) -> None:
+    ev = evaluator(two_channels)
+
+    def margin(budget: float) -> float:
+        def kpi(b: float) -> float:
+            return float(solve(ev, BudgetProblem(budget=b, weeks=8), HISTORICAL_WEEKLY[:2]).kpi.mean())
+
+        return (kpi(1.01 * budget) - kpi(budget)) / (0.01 * budget)
+
+    result = budget_for_marginal_roas(ev, BudgetProblem(budget=50.0, weeks=8), HISTORICAL_WEEKLY[:2],
+                                      threshold=threshold)
+    budget, reported = result.problem.budget, result.extra["scenario"]["marginal_roas"]
+    assert reported == pytest.approx(margin(budget), rel=1e-9)
+    assert reported >= threshold  # it used to be the first budget below it
+    assert margin(budget * (1 + 2e-3)) < threshold  # and it is the largest such budget, within rel_tol
+
+
+def test_scenarios_return_a_plan_fixed_by_the_bounds_without_solving(three_channels: MediaResponse) -> None:
+    ev = evaluator(three_channels)
+    bounds = {"tv": (50.0, 50.0), "search": (30.0, 30.0), "social": (20.0, 20.0)}
+    plan = constant_plan([50.0, 30.0, 20.0], 8)
+    kpi = float(reference_kpi(three_channels, plan[None], np.zeros((3, 3))).mean())
+
+    target = minimum_budget_for_kpi(ev, BudgetProblem(budget=70.0, weeks=8, bounds=bounds), HISTORICAL_WEEKLY,
+                                    target=0.9 * kpi)
+    assert (target.success, target.iterations) == (True, 0)
+    assert target.problem.budget == pytest.approx(100.0, rel=1e-12)
+    assert target.allocation == pytest.approx({"tv": 50.0, "search": 30.0, "social": 20.0}, rel=1e-12)
+    with pytest.raises(ConfigError, match="out of reach"):
+        minimum_budget_for_kpi(ev, BudgetProblem(budget=70.0, weeks=8, bounds=bounds), HISTORICAL_WEEKLY,
+                               target=1.1 * kpi)
+
+    roas = budget_for_marginal_roas(ev, BudgetProblem(budget=70.0, weeks=8, bounds=bounds), HISTORICAL_WEEKLY,
+                                    threshold=0.1)
+    assert (roas.success, roas.iterations) == (True, 0)
+    assert roas.problem.budget == pytest.approx(100.0, rel=1e-12)
+    np.testing.assert_allclose(roas.weekly, plan)
+    # The one feasible plan's margin: a step (1 %) more spent in the same mix.
+    more = float(reference_kpi(three_channels, 1.01 * plan[None], np.zeros((3, 3))).mean())
+    assert roas.extra["scenario"]["marginal_roas"] == pytest.approx((more - kpi) / 1.0, rel=1e-9)
+    # Every channel fixed at 0: no budget at all, said plainly (was "The budget must be a positive number").
+    nothing = BudgetProblem(budget=70.0, weeks=8, bounds={c: (0.0, 0.0) for c in CHANNELS})
+    with pytest.raises(ConfigError, match="Every channel's upper bound .* is 0"):
+        minimum_budget_for_kpi(ev, nothing, HISTORICAL_WEEKLY, target=1.0)
+
+
 def test_an_unattainable_marginal_roas_is_an_error(two_channels: MediaResponse) -> None:
     with pytest.raises(ConfigError, match=r"Even the first unit of spend returns .* < the threshold 1000"):
         budget_for_marginal_roas(evaluator(two_channels), BudgetProblem(budget=50.0, weeks=8), HISTORICAL_WEEKLY[:2],
@@ -510,3 +662,35 @@ def test_the_problem_s_discount_rate_is_the_one_used(two_channels: MediaResponse
     result = solve(undiscounted, BudgetProblem(budget=120.0, weeks=12, discount_rate=0.5), HISTORICAL_WEEKLY[:2])
     discounted = evaluator(two_channels, weeks=12, discount_rate=0.5)
     np.testing.assert_allclose(result.kpi, discounted.kpi(result.weekly))
+
+
+# ----------------------------------------------------------------- solver failures
+
+
+def _failing_minimize(fun, x0, **kwargs) -> OptimizeResult:
+    """SLSQP giving up where it started (as it did on slopes of ~1e300)."""
+    return OptimizeResult(x=np.asarray(x0, dtype=float), success=False, message="Iteration limit reached", nit=500)
+
+
+def test_a_solver_failure_is_flagged_and_warned_about(two_channels: MediaResponse, monkeypatch) -> None:
+    monkeypatch.setattr(importlib.import_module("mediamix.optimize.solve"), "minimize", _failing_minimize)
+    ev, problem = evaluator(two_channels), BudgetProblem(budget=80.0, weeks=8)
+    with pytest.warns(RuntimeWarning, match=r"stopped without converging after 500 iterations "
+                                            r"\(Iteration limit reached\).*not a verified optimum"):
+        result = solve(ev, problem, np.array([3.0, 1.0]))
+    assert not result.success
+    assert result.to_dict()["solver"] == {"success": False, "message": "Iteration limit reached", "iterations": 500,
+                                          "seconds": result.seconds}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not solve(ev, problem, np.array([3.0, 1.0]), warn=False).success
+
+
+def test_a_scenario_warns_once_about_the_budget_it_returns(two_channels: MediaResponse, monkeypatch) -> None:
+    monkeypatch.setattr(importlib.import_module("mediamix.optimize.solve"), "minimize", _failing_minimize)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = minimum_budget_for_kpi(evaluator(two_channels), BudgetProblem(budget=50.0, weeks=8),
+                                        HISTORICAL_WEEKLY[:2], target=10.0)
+    assert not result.success
+    assert [w.category for w in caught] == [RuntimeWarning]  # not one per bisection step

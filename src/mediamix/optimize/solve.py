@@ -4,7 +4,8 @@ Variables are fractions of the budget (well scaled whatever the currency):
 each channel's share of the total, or with flighting each week's share. SLSQP
 handles the budget equality (or inequality, when budget may stay unspent),
 per-channel bounds and, with flighting, per-channel totals as linear constraints.
-Gradients are exact (see :mod:`mediamix.optimize.objective`).
+Shares whose bounds pin them (a fixed or excluded channel) are constants, not
+variables. Gradients are exact (see :mod:`mediamix.optimize.objective`).
 """
 
 from __future__ import annotations
@@ -124,10 +125,12 @@ def initial_shares(lows: np.ndarray, highs: np.ndarray, weights: np.ndarray, tot
 
 #: Free shares are evaluated this far above their value. Power and Hill (slope < 1)
 #: curves rise infinitely steeply at zero spend, so a channel or week that SLSQP
-#: leaves unfunded would hand it gradients of ~1e300, which break its least-squares
-#: subproblem ("Inequality constraints incompatible", "Singular matrix E"). A
-#: billionth of the budget keeps them finite and moves the optimum by as little.
-_SHARE_OFFSET = 1e-9
+#: leaves unfunded hands it gradients of up to ~1e300, which break its least-squares
+#: subproblem ("Inequality constraints incompatible", "Singular matrix E"); even
+#: ~1e8 let it stop early, short of the optimum. A millionth of the budget keeps them
+#: tame, moves the optimum by about as much, and leaves other curves unchanged.
+#: (A shift, not a floor: the gradient stays exactly that of what SLSQP minimizes.)
+_SHARE_OFFSET = 1e-6
 
 
 @dataclass(frozen=True)
@@ -254,23 +257,23 @@ def solve(
         weekly, success, message, iterations = (
             space.to_weekly(space.lows), True, "Every channel's spend is fixed by its bounds: nothing to optimize.", 0,
         )
+    reference = _reference(reference, channels, historical_weekly, budget)
+    ref_weekly = np.tile(np.array([reference[c] for c in channels]) / weeks, (weeks, 1))
     result = BudgetResult(
         channels=channels,
         allocation={c: float(weekly[:, i].sum()) for i, c in enumerate(channels)},
         weekly=weekly,
-        reference=_reference(reference, channels, historical_weekly, budget),
+        reference=reference,
         kpi=evaluator.kpi(weekly),
-        reference_kpi=np.empty(0),
+        reference_kpi=evaluator.kpi(ref_weekly),
         problem=problem,
         success=success,
         message=message,
         iterations=iterations,
-        seconds=0.0,
+        seconds=time.perf_counter() - start,
     )
-    ref_weekly = np.tile(np.array([result.reference[c] for c in channels]) / weeks, (weeks, 1))
-    result = dataclasses.replace(result, reference_kpi=evaluator.kpi(ref_weekly), seconds=time.perf_counter() - start)
     if warn:
-        warn_if_not_converged(result, stacklevel=3)
+        warn_if_not_converged(result, stacklevel=2)
     return result
 
 
@@ -299,6 +302,7 @@ def _optimize(evaluator: PlanEvaluator, problem: BudgetProblem, space: _Space) -
             constraints=space.free_constraints(), options={"maxiter": 500, "ftol": 1e-12},
         )
     weekly = space.to_weekly(space.expand(np.clip(result.x, lows, highs)))
+    # SciPy leaves out ``nit`` when it never iterates (e.g. bounds that fix every variable).
     return weekly, bool(result.success), str(result.message), int(getattr(result, "nit", 0))
 
 
@@ -315,11 +319,17 @@ def _reference(
     return {c: float(reference.get(c, 0.0)) for c in channels}
 
 
-def warn_if_not_converged(result: BudgetResult, stacklevel: int = 2) -> None:
+def warn_if_not_converged(result: BudgetResult, stacklevel: int = 1) -> None:
     """Warn (:class:`RuntimeWarning`) when ``result`` is not a converged optimum.
 
     The result still carries the solver's last point, flagged ``success = False``
-    (the CLI prints that too); this makes the failure visible from Python.
+    (the CLI prints that too); the warning makes the failure visible from Python.
+
+    Parameters
+    ----------
+    result : BudgetResult
+    stacklevel : int, default=1
+        As for :func:`warnings.warn`, counted from the caller of this function.
     """
     if result.success:
         return
