@@ -117,8 +117,18 @@ class Prior:
                         f"Prior {self.dist} parameter '{name}' must be > 0. Got {v!r}."
                     )
         lower, upper = self.params.get("lower"), self.params.get("upper")
-        if isinstance(lower, int | float) and isinstance(upper, int | float) and not lower < upper:
-            raise ConfigError(f"Prior {self.dist} needs lower < upper. Got lower={lower!r}, upper={upper!r}.")
+        if lower is not None and upper is not None:
+            # Per name when either bound is a table (a number applies to every name): the model is
+            # built without support checks, so lower >= upper would make its log density NaN.
+            names = [k for bound in (lower, upper) if isinstance(bound, Mapping) for k in bound]
+            for name in dict.fromkeys(names) if names else [None]:
+                low = lower.get(name) if isinstance(lower, Mapping) else lower
+                high = upper.get(name) if isinstance(upper, Mapping) else upper
+                if low is not None and high is not None and not low < high:
+                    where = f" for '{name}'" if name is not None else ""
+                    raise ConfigError(
+                        f"Prior {self.dist} needs lower < upper{where}. Got lower={low!r}, upper={high!r}."
+                    )
         # Store plain floats (and plain dicts of floats) whatever numeric types came in.
         object.__setattr__(
             self,

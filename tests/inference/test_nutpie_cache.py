@@ -131,3 +131,104 @@ def test_a_record_that_does_not_fit_is_not_used(tamper, monkeypatch) -> None:  #
     assert compiled_models.stats["misses"] == misses + 1
     assert compiled.logp_func is not None and compiled.n_dim == 3  # compiled as usual, shapes from the model
     assert abs(_draws(compiled)["b"].mean() - 2.0) < 0.5
+
+
+def _custom_logp_square(value, mu):  # type: ignore[no-untyped-def]
+    return -0.5 * (value - mu) ** 2
+
+
+def _custom_logp_abs(value, mu):  # type: ignore[no-untyped-def]
+    return -pytensor.tensor.abs(value - mu)
+
+
+def _interval(low: float, high: float) -> pm.Model:
+    with pm.Model() as model:
+        x = pm.Normal("x", 0, 3, transform=pm.distributions.transforms.Interval(low, high))
+        pm.Normal("y", x, 1, observed=np.array([0.3, 0.1]))
+    return model
+
+
+def _custom(logp) -> pm.Model:  # type: ignore[no-untyped-def]
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0, 1)
+        pm.CustomDist("y", mu, logp=logp, observed=np.array([0.3, -1.2, 2.0]))
+    return model
+
+
+def _op_from_graph(factor: float) -> pm.Model:
+    from pytensor.compile.builders import OpFromGraph
+
+    a = pytensor.tensor.dvector("a")
+    scale = OpFromGraph([a], [a * factor])
+    with pm.Model() as model:
+        x = pm.Normal("x", 0, 1, shape=2)
+        pm.Normal("y", scale(x), 1, observed=np.array([0.3, -0.4]))
+    return model
+
+
+def _sparse(factor: float) -> pm.Model:
+    import pytensor.sparse as ps
+    import scipy.sparse as sp
+
+    matrix = sp.csr_matrix(np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 0.0]]) * factor)
+    with pm.Model() as model:
+        x = pm.Normal("x", 0, 1, shape=3)
+        pm.Normal("y", ps.structured_dot(ps.as_sparse_variable(matrix), x[:, None])[:, 0], 1,
+                  observed=np.array([0.5, -0.4]))
+    return model
+
+
+def _masked(mask: str) -> pm.Model:
+    with pm.Model() as model:
+        keep = pm.Data("keep", np.array([c == "1" for c in mask]))
+        x = pm.Normal("x", 0, 1, shape=4)
+        pm.Deterministic("kept", x[keep])  # its length depends on the data
+        pm.Normal("y", x, 1, observed=np.array([0.3, -0.2, 0.5, 1.0]))
+    return model
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    (lambda: _interval(-1, 1), lambda: _interval(-2, 2)),  # the transform's bounds live in a closure
+    (lambda: _masked("1011"), lambda: _masked("1000")),  # integer/boolean data can decide shapes
+], ids=["interval-bounds", "data-decided-shape"])
+def test_models_that_differ_in_what_the_graph_text_hides_get_different_keys(first, second) -> None:
+    """Found in review: these pairs shared a key, so the second model sampled the first's posterior."""
+    from mediamix.inference.compiled_models import model_key
+
+    assert None not in (model_key(first()), model_key(second()))
+    assert model_key(first()) == model_key(first())
+    assert model_key(first()) != model_key(second())
+
+
+@pytest.mark.parametrize(("model", "graph_keyable"), [
+    # its logp is not among the op's parameters; the logp graph itself is plain PyTensor
+    (lambda: _custom(_custom_logp_square), True),
+    (lambda: _op_from_graph(2.0), False),  # an inner graph as an op parameter
+    (lambda: _sparse(1.0), False),  # a constant whose printed form leaves its values out
+], ids=["custom-dist", "op-from-graph", "sparse-constant"])
+def test_what_cannot_be_keyed_is_never_reused(model, graph_keyable: bool) -> None:
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import graph_inputs, io_toposort
+
+    from mediamix.inference.compiled_models import model_key
+    from mediamix.inference.rewrite_cache import Unkeyable, graph_text
+
+    m = model()
+    assert model_key(m) is None
+    outputs = [m.logp()]  # the rewrite cache keys the graphs PyTensor compiles: inputs are not constants
+    inputs = [v for v in graph_inputs(outputs) if not isinstance(v, Constant)]
+    if graph_keyable:
+        graph_text(inputs, io_toposort(inputs, outputs), outputs)
+    else:
+        with pytest.raises(Unkeyable):
+            graph_text(inputs, io_toposort(inputs, outputs), outputs)
+
+
+def test_two_custom_logps_give_their_own_log_densities() -> None:
+    """End to end: the second CustomDist is compiled, not found under the first one's key."""
+    from mediamix.inference.approximate import _Unconstrained
+
+    for logp in (_custom_logp_square, _custom_logp_abs):
+        model = _custom(logp)
+        space = _Unconstrained(model)
+        assert space.logp_grad(space.start)[0] == pytest.approx(float(model.compile_logp()(model.initial_point())))

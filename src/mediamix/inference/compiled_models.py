@@ -52,6 +52,7 @@ def model_key(model: Any, compiler: str = "") -> str | None:
     C callbacks), so that a record never outlives the code it was made with.
     """
     import numba
+    import numpy as np
     import nutpie
     import pymc
     import pytensor
@@ -65,7 +66,14 @@ def model_key(model: Any, compiler: str = "") -> str | None:
 
     def label(var: Any) -> str:  # shared variables are found again by name; their shape fixes the model's
         if isinstance(var, SharedVariable):
-            return f":shared:{var.name}:{getattr(var.get_value(borrow=True), 'shape', None)}"
+            value = var.get_value(borrow=True)
+            text = f":shared:{var.name}:{getattr(value, 'shape', None)}"
+            # Integer and boolean data can decide shapes (a mask, a length), and the record holds the
+            # traced variables' shapes: their values belong to the key. Float data (and the prior
+            # numbers) are read at runtime and stay out of it.
+            if np.asarray(value).dtype.kind in "biu":
+                text += f":{value_text(np.asarray(value))}"
+            return text
         return f":{var.name}"
 
     try:
@@ -153,10 +161,10 @@ def load(model: Any, key: str, make_callback: Callable[[str, str, Any, dict[str,
     if not isinstance(record, dict) or record.get("format") != _FORMAT:
         stats["misses"] += 1
         return None
-    names, bounds, shapes = record["shape_info"]
     n_free = len(model.free_RVs)
-    joined_names, joined_shapes = [model.rvs_to_values[rv].name for rv in model.free_RVs], shapes[:n_free]
     try:
+        names, bounds, shapes = record["shape_info"]
+        joined_names, joined_shapes = [model.rvs_to_values[rv].name for rv in model.free_RVs], shapes[:n_free]
         # nutpie's initial points, as its compile makes them: PyMC's support points, jittered per seed.
         pymc_initial = make_initial_point_fn(model=model, overrides=None, default_strategy="support_point",
                                              jitter_rvs=set(model.free_RVs), return_transformed=True)

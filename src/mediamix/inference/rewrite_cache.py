@@ -37,13 +37,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import marshal
 import os
 import pickle
 import re
 import tempfile
+import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,7 @@ MAX_ENTRIES = 256
 _FORMAT = 1  # bump when what is stored changes
 _LOCK = threading.RLock()
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_CODE_DIGESTS: dict[Any, str] = {}  # code object -> digest of its bytecode and constants
 _ORIGINAL: list[Any] = []  # PyTensor's own prepare_fgraph while the cache is active
 
 #: Hits, misses and stores since the process started (read by the tests and benchmarks).
@@ -189,11 +192,46 @@ def graph_text(inputs: Any, nodes: Any, outputs: Any, label: Any = None) -> str:
 
 def _op_key(op: Any) -> str:
     """An op as text: its class and parameters (``__props__``), or, for ops that define equality
-    themselves (scalar ops), every attribute it has, which is at least as specific."""
+    themselves (scalar ops), every attribute it has, which is at least as specific.
+
+    An op whose class is made at runtime (PyMC's ``CustomDist_*``, whose logp lives outside the
+    op's parameters) is :class:`Unkeyable`: its class name says nothing about what it computes.
+    """
+    _check_importable(type(op))
     props = getattr(op, "__props__", None)
     names = props if props is not None else sorted(vars(op))
     values = ", ".join(f"{name}={_value_key(getattr(op, name))}" for name in names)
     return f"{type(op).__module__}.{type(op).__qualname__}{{{values}}}"
+
+
+def _check_importable(cls: type) -> None:
+    """Unkeyable unless ``cls`` is what its module and qualified name lead to (not made at runtime)."""
+    found: Any = sys.modules.get(cls.__module__)
+    for part in cls.__qualname__.split("."):
+        found = getattr(found, part, None)
+    if found is not cls:
+        raise _Unkeyable(f"class {cls.__module__}.{cls.__qualname__} is made at runtime")
+
+
+def _function_key(function: types.FunctionType, depth: int) -> str:
+    """A Python function as text: its name, a digest of its code (bytecode, constants, nested code),
+    and the values of its defaults and closure (so ``lambda: lower`` keys ``lower``'s value)."""
+    code = function.__code__
+    digest = _CODE_DIGESTS.get(code)
+    if digest is None:
+        digest = _CODE_DIGESTS[code] = hashlib.sha256(marshal.dumps(code)).hexdigest()[:20]
+    parts = [f"{function.__module__}.{function.__qualname__}", digest]
+    if function.__defaults__:
+        parts.append(_value_key(function.__defaults__, depth + 1))
+    if function.__kwdefaults__:
+        parts.append(_value_key(function.__kwdefaults__, depth + 1))
+    if function.__closure__:
+        try:
+            cells = tuple(cell.cell_contents for cell in function.__closure__)
+        except ValueError:  # an empty cell
+            raise _Unkeyable(f"function {function.__qualname__} with an empty closure cell") from None
+        parts.append(_value_key(cells, depth + 1))
+    return f"function({', '.join(parts)})"
 
 
 def _type_key(t: Any) -> str:
@@ -222,24 +260,26 @@ def _value_key(value: Any, depth: int = 0) -> str:
         return f"dtype({value.str})"
     if isinstance(value, tuple | list):
         return f"{type(value).__name__}({', '.join(_value_key(v, depth + 1) for v in value)})"
-    if isinstance(value, dict):
-        return "dict(" + ", ".join(f"{_value_key(k, depth + 1)}: {_value_key(v, depth + 1)}" for k, v in sorted(value.items(), key=repr)) + ")"
+    if isinstance(value, Mapping):  # dict, PyTensor's frozendict
+        items = sorted(((_value_key(k, depth + 1), _value_key(v, depth + 1)) for k, v in value.items()))
+        return f"{type(value).__name__}(" + ", ".join(f"{k}: {v}" for k, v in items) + ")"
+    if isinstance(value, slice):
+        return f"slice({', '.join(_value_key(v, depth + 1) for v in (value.start, value.stop, value.step))})"
     if isinstance(value, Op):
         return _op_key(value)
     if isinstance(value, Type):
         return _type_key(value)
     if isinstance(value, Variable):
         raise _Unkeyable("a variable as an op parameter (inner graph)")
-    if isinstance(value, type | types.BuiltinFunctionType) or (
-            isinstance(value, types.FunctionType) and not value.__closure__):  # no state beyond its name
+    if isinstance(value, types.FunctionType):
+        return _function_key(value, depth)
+    if isinstance(value, type | types.BuiltinFunctionType):
+        if isinstance(value, type):
+            _check_importable(value)
         return f"{value.__module__}.{value.__qualname__}"
-    text = repr(value)
-    name = f"{type(value).__module__}.{type(value).__qualname__}"
-    if not _ADDRESS.search(text):
-        return f"{name}:{text}"
-    if hasattr(value, "__dict__") and not hasattr(type(value), "__slots__"):
-        return f"{name}({', '.join(f'{k}={_value_key(v, depth + 1)}' for k, v in sorted(vars(value).items()))})"
-    raise _Unkeyable(text)
+    # Anything else (an inner graph, a sparse matrix, an arbitrary object) has no text known to
+    # hold all that it computes with: no key, so no cached result is ever used for it.
+    raise _Unkeyable(f"{type(value).__module__}.{type(value).__qualname__}")
 
 
 def value_text(value: Any) -> str:

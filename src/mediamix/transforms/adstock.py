@@ -391,7 +391,9 @@ class DelayedAdstock(_LagAdstock):
         """Lag weights with PyTensor, dims (lag, channel), from ``alpha`` and ``theta`` (channel,)."""
         import pytensor.tensor as pt
 
-        log_w = (_pt_lags(self.l_max) - theta[None, :]) ** 2 * pt.log(alpha)[None, :]
+        exponent = (_pt_lags(self.l_max) - theta[None, :]) ** 2
+        # As delayed_weights: 0·log(0) = 0, so alpha = 0 puts all the weight on the peak (not NaN).
+        log_w = pt.switch(pt.eq(exponent, 0.0), 0.0, exponent * pt.log(alpha)[None, :])
         return _pt_softmax(log_w) if self.normalize else pt.exp(log_w)
 
     def apply_np(self, x: np.ndarray, alpha: np.ndarray, theta: np.ndarray) -> np.ndarray:
