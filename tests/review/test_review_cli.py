@@ -95,6 +95,7 @@ def test_fit_help_documents_strict_and_its_exit_code() -> None:
     result = runner.invoke(app, ["fit", "--help"], env=WIDE)
     assert result.exit_code == 0
     assert "--strict" in result.output and "Exit with code 3 when the model review's verdict is fail" in result.output
+    assert "Override [fit] chains." in result.output  # a config section, not terminal markup
 
 
 def test_check_finds_a_config_the_dates_cannot_support_and_exits_2(seed_dir: Path, tmp_path: Path) -> None:

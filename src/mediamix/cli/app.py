@@ -47,7 +47,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # help texts name config sections ("[fit] chains"): text, not markup
 )
 simulate_app = typer.Typer(help="Write simulated data sets with known truth.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")

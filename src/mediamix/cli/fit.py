@@ -55,13 +55,13 @@ def fit_command(
     data: Annotated[Path, typer.Argument(help="The data table: CSV or Parquet, one row per date.")],
     config: Annotated[Path, typer.Option("--config", "-c", help="The model config (TOML).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created or replaced).")],
-    chains: Annotated[int | None, typer.Option(help="Override [fit] chains.")] = None,
-    draws: Annotated[int | None, typer.Option(help="Override [fit] draws.")] = None,
-    tune: Annotated[int | None, typer.Option(help="Override [fit] tune.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Override [fit] seed.")] = None,
-    sampler: Annotated[str | None, typer.Option(help="Override [fit] sampler: nutpie, pymc or numpyro.")] = None,
+    chains: Annotated[int | None, typer.Option(help="Override \\[fit] chains.")] = None,
+    draws: Annotated[int | None, typer.Option(help="Override \\[fit] draws.")] = None,
+    tune: Annotated[int | None, typer.Option(help="Override \\[fit] tune.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override \\[fit] seed.")] = None,
+    sampler: Annotated[str | None, typer.Option(help="Override \\[fit] sampler: nutpie, pymc or numpyro.")] = None,
     method: Annotated[str | None, typer.Option(
-        help="Override [fit] method: nuts, or a fast approximation for iterating (advi, map): "
+        help="Override \\[fit] method: nuts, or a fast approximation for iterating (advi, map): "
         "labelled approximate, convergence not checked.")] = None,
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = None,
     strict: Annotated[bool, typer.Option(

@@ -39,7 +39,7 @@ def seed_command(
 
 
 def dataset_command(
-    spec: Annotated[Path, typer.Option("--spec", help="TOML spec: options and one [channels.NAME] table per channel.")],
+    spec: Annotated[Path, typer.Option("--spec", help="TOML spec: options and one \\[channels.NAME] table per channel.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write data.csv, truth.json and mmm.toml to.")],
     seed: Annotated[int | None, typer.Option(min=0, help="Seed (overrides the spec's).")] = None,
 ) -> None:
