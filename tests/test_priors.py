@@ -118,6 +118,20 @@ def test_non_positive_sigma(value: float) -> None:
         Prior("HalfNormal", {"sigma": value})
 
 
+@pytest.mark.parametrize(("lower", "upper", "message"), [
+    (2.0, 1.0, "needs lower < upper. Got lower=2.0, upper=1.0."),
+    ({"tv": 0.0, "search": 2.0}, 1.0, "needs lower < upper for 'search'. Got lower=2.0, upper=1.0."),
+    (0.0, {"tv": 1.0, "search": 0.0}, "needs lower < upper for 'search'. Got lower=0.0, upper=0.0."),
+    ({"tv": 0.0, "search": 1.0}, {"tv": 1.0, "search": 0.5},
+     "needs lower < upper for 'search'. Got lower=1.0, upper=0.5."),
+])
+def test_bounds_are_ordered_per_name_too(lower: object, upper: object, message: str) -> None:
+    """Found in review: per-name tables skipped the check, and the model's log density became NaN."""
+    with config_error(f"Prior Uniform {message}"):
+        Prior("Uniform", {"lower": lower, "upper": upper})
+    assert Prior("Uniform", {"lower": {"tv": 0.0, "search": 1.0}, "upper": 2.0}).params["upper"] == 2.0
+
+
 def test_non_positive_in_a_per_channel_table() -> None:
     with config_error("Prior Gamma parameter 'beta' must be > 0. Got -2.0."):
         Prior("Gamma", {"alpha": 1.0, "beta": {"tv": 1.0, "search": -2.0}})

@@ -129,6 +129,16 @@ def test_delayed_theta_zero_alpha_zero_is_identity() -> None:
     np.testing.assert_allclose(out, x)
 
 
+@pytest.mark.parametrize("normalize", [True, False])
+def test_delayed_alpha_zero_puts_everything_on_the_peak_in_both_twins(normalize: bool) -> None:
+    """0·log(0) = 0 in NumPy and PyTensor alike (found in review: PyTensor gave NaN weights)."""
+    adstock = DelayedAdstock(l_max=3, normalize=normalize)
+    alpha, theta = np.array([0.0]), np.array([1.0])
+    expected = np.array([0.0, 1.0, 0.0, 0.0])  # the impulse, delayed by theta = 1
+    np.testing.assert_allclose(adstock.apply_np(IMPULSE, alpha=alpha, theta=theta)[:, 0], expected)
+    np.testing.assert_allclose(run_pt(adstock, IMPULSE, {"alpha": alpha, "theta": theta})[:, 0], expected)
+
+
 def test_weibull_cdf_impulse_by_hand() -> None:
     # shape 2, scale 2: exp(-(l/2)^2) = 1, e^{-1/4}, e^{-1}.
     out = WeibullCDFAdstock(l_max=3, normalize=False).apply_np(
