@@ -214,3 +214,17 @@ def test_fit_pauses_the_garbage_collector_and_turns_it_back_on(demo) -> None:
         warnings.simplefilter("ignore")
         MMM.from_config(demo.config).fit(demo.data, sampler=Recording(), chains=1, draws=5)
     assert seen == [False] and gc.isenabled()
+
+
+def test_results_the_model_keeps_cannot_be_edited_behind_its_back(prior_fit) -> None:
+    """Found in review: `cc *= 1000` on channel_contributions() changed every later summary and table."""
+    before = prior_fit.summary()
+    contributions, mroas = prior_fit.channel_contributions(), prior_fit.marginal_roas()
+    with pytest.raises(ValueError, match="read-only"):
+        contributions *= 1000
+    with pytest.raises(ValueError, match="read-only"):
+        mroas.values[0, 0, 0] = 1e9
+    pd.testing.assert_frame_equal(prior_fit.summary(), before)
+    editable = prior_fit.channel_contributions().copy()
+    editable *= 2  # a copy is the caller's own
+    np.testing.assert_allclose(editable, 2 * prior_fit.channel_contributions())

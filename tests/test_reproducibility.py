@@ -1,6 +1,6 @@
 """Same data, config and seed give the same draws and summary.json, whether compile caches are cold or warm.
 
-Two ``mediamix fit`` runs of the demo data with the default sampler (nutpie), each a fresh
+Two ``mediamix fit`` runs of the demo data with nutpie (the default) or PyMC's NUTS, each a fresh
 process, share one fresh PyTensor compiledir (``base_compiledir``, which also holds PyTensor's
 numba cache and nutpie's cached C callbacks, see ``mediamix.inference.samplers``) and one fresh
 ``NUMBA_CACHE_DIR``: the first run compiles everything into the empty caches, the second loads
@@ -26,26 +26,27 @@ from mediamix.simulate import SimulatedDataset
 pytestmark = pytest.mark.slow  # the cold run compiles from empty caches: ~20-30 s on 2 CPUs
 
 
-def _fit(data: Path, config: Path, out: Path, cache: Path) -> None:
+def _fit(data: Path, config: Path, out: Path, cache: Path, sampler: str) -> None:
     env = dict(os.environ)
     env["PYTENSOR_FLAGS"] = f"base_compiledir={cache / 'pytensor'}"
     env["NUMBA_CACHE_DIR"] = str(cache / "numba")
     cmd = [sys.executable, "-m", "mediamix", "fit", str(data), "--config", str(config), "--out", str(out),
-           "--chains", "2", "--draws", "200", "--tune", "200", "--seed", "7", "--no-progress"]
+           "--chains", "2", "--draws", "200", "--tune", "200", "--seed", "7", "--no-progress", "--sampler", sampler]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_cold_and_warm_compile_caches_give_the_same_fit(demo: SimulatedDataset, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sampler", ["nutpie", "pymc"])  # pymc: found in review to differ with fastmath on
+def test_cold_and_warm_compile_caches_give_the_same_fit(demo: SimulatedDataset, tmp_path: Path, sampler: str) -> None:
     data, config = tmp_path / "data.csv", tmp_path / "config.toml"
     demo.data.to_csv(data, index=False)
     config.write_text(dump_config(parse_config(demo.config)))
     cache = tmp_path / "cache"  # empty: the first fit is a cold start
-    _fit(data, config, tmp_path / "cold", cache)
-    _fit(data, config, tmp_path / "warm", cache)
+    _fit(data, config, tmp_path / "cold", cache, sampler)
+    _fit(data, config, tmp_path / "warm", cache, sampler)
 
     cold, warm = (json.loads((tmp_path / run / SUMMARY_FILE).read_text()) for run in ("cold", "warm"))
-    assert cold["diagnostics"]["sampler"] == "nutpie"
+    assert cold["diagnostics"]["sampler"] == sampler
     assert cold["channels"] == warm["channels"]  # exact: every spend, contribution, share and ROAS figure
     assert cold["diagnostics"] == warm["diagnostics"]
 

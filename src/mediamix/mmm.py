@@ -357,11 +357,12 @@ class MMM:
         xarray.Dataset
             ``channel_contribution`` (chain, draw, date, channel),
             ``control_contribution`` (chain, draw, date, control), ``intercept``,
-            ``trend``, ``seasonality`` and ``mu`` (chain, draw, date).
+            ``trend``, ``seasonality`` and ``mu`` (chain, draw, date). Read-only: the
+            model keeps it for its summaries and tables; ``.copy()`` it to edit.
         """
         self._check_fitted()
         if getattr(self, "_decomposition", None) is None:
-            self._decomposition = analysis.decompose(self.posterior, self.design_, self.config_)
+            self._decomposition = _read_only(analysis.decompose(self.posterior, self.design_, self.config_))
         return self._decomposition
 
     def channel_contributions(self) -> xr.DataArray:
@@ -727,12 +728,12 @@ class MMM:
         return baseline.transpose("chain", "draw", "date").to_numpy().reshape(-1, parts.sizes["date"])
 
     def marginal_roas(self, step: float = 0.01) -> xr.DataArray:
-        """Return of the next unit of spend at the historical level, dims (chain, draw, channel)."""
+        """Return of the next unit of spend at the historical level, dims (chain, draw, channel); read-only."""
         self._check_fitted()
         if step not in self._marginal_roas:  # per fit: fit() and load() reset it
             baseline = self._baseline() if self.config_.model.form == "multiplicative" else None
-            self._marginal_roas[step] = response.marginal_roas(self.media_response(), self.design_, self.posterior,
-                                                               step, baseline)
+            self._marginal_roas[step] = _read_only(response.marginal_roas(self.media_response(), self.design_,
+                                                                          self.posterior, step, baseline))
         return self._marginal_roas[step]
 
     def response_curves(self, points: int = 41, max_multiple: float = 2.0) -> xr.DataArray:
@@ -856,6 +857,14 @@ class MMM:
         )
         if target_kpi is not None and min_marginal_roas is not None:
             raise ConfigError("Give target_kpi or min_marginal_roas, not both.")
+        if (target_kpi is not None or min_marginal_roas is not None) and (reference is not None or allow_unspent):
+            # The scenarios search the budget: the result compares with the historical split of the
+            # budget found, and spends it all. Silently ignoring either option misleads.
+            given = "a reference allocation" if reference is not None else "allow_unspent"
+            raise ConfigError(
+                f"{given} cannot be combined with target_kpi or min_marginal_roas: those search the budget "
+                "and compare the optimum with the historical split of the budget they find. Leave it out."
+            )
         evaluator = PlanEvaluator(
             media=self.media_response(max_draws),
             history=self.data_[list(channels)].to_numpy()[-(self.config_.max_l_max - 1):]
@@ -957,4 +966,19 @@ def _check_labels(posterior: xr.Dataset, coords: dict[str, Any], folder: Path) -
                 f"'{folder / output.CONFIG_FILE}' gives {expected}. The posterior follows the order it was fitted "
                 "in: restore config.toml as the fit wrote it, or fit again."
             )
+
+
+def _read_only(result: Any) -> Any:
+    """``result`` (a Dataset or DataArray kept for later calls) with its arrays made read-only.
+
+    The fitted model hands out the same object on every call (no copy of thousands of draws);
+    an in-place edit by the caller (``cc *= 1000``) would otherwise change every later summary,
+    table and report. Now it raises instead; ``.copy()`` gives an editable one.
+    """
+    variables = result.variables.values() if isinstance(result, xr.Dataset) else [result.variable]
+    for variable in variables:
+        data = variable.data
+        if isinstance(data, np.ndarray):
+            data.flags.writeable = False
+    return result
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mediamix.analysis import hdi_summary
+from mediamix.errors import ConfigError
 
 pytestmark = pytest.mark.slow
 
@@ -97,3 +98,18 @@ def test_predictive_interval_of_the_kpi_is_wider_than_of_its_expectation(demo_fi
     assert (width_noisy > width_mean).all()
     # Noise is centred: both agree on the expected total within a small fraction.
     np.testing.assert_allclose(noisy["mean"], mean["mean"], rtol=0.02)
+
+
+@pytest.mark.parametrize("scenario", [{"target_kpi": 5.0}, {"min_marginal_roas": 1.0}])
+@pytest.mark.parametrize("option", [{"reference": {"x1": 1.0, "x2": 5.0}}, {"allow_unspent": True}])
+def test_scenarios_refuse_options_they_would_ignore(prior_fit, scenario: dict, option: dict) -> None:
+    """Found in review: a reference or allow_unspent was dropped without a word by the budget scenarios."""
+    with pytest.raises(ConfigError, match="cannot be combined with target_kpi or min_marginal_roas"):
+        prior_fit.optimize_budget(10.0, WEEKS, **scenario, **option)
+
+
+def test_the_result_says_which_reference_it_compares_with(prior_fit) -> None:
+    given = prior_fit.optimize_budget(6.0, WEEKS, reference={"x1": 1.0, "x2": 5.0}, max_draws=50).to_dict()
+    assert given["reference_source"] == "given" and given["reference_allocation"] == {"x1": 1.0, "x2": 5.0}
+    historical = prior_fit.optimize_budget(6.0, WEEKS, max_draws=50).to_dict()
+    assert historical["reference_source"] == "historical split of the same budget"

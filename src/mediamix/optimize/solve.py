@@ -71,6 +71,7 @@ class BudgetResult:
     iterations: int
     seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    reference_given: bool = False
 
     @property
     def spent(self) -> float:
@@ -97,6 +98,7 @@ class BudgetResult:
             "hdi_prob": prob,
             "allocation": self.allocation,
             "reference_allocation": self.reference,
+            "reference_source": "given" if self.reference_given else "historical split of the same budget",
             "kpi": kpi_summary(self.kpi, prob),
             "reference_kpi": kpi_summary(self.reference_kpi, prob),
             "uplift": {**kpi_summary(self.uplift, prob), "probability_positive": float(np.mean(self.uplift > 0))},
@@ -257,6 +259,7 @@ def solve(
         weekly, success, message, iterations = (
             space.to_weekly(space.lows), True, "Every channel's spend is fixed by its bounds: nothing to optimize.", 0,
         )
+    reference_given = reference is not None
     reference = _reference(reference, channels, historical_weekly, budget)
     ref_weekly = np.tile(np.array([reference[c] for c in channels]) / weeks, (weeks, 1))
     result = BudgetResult(
@@ -271,6 +274,7 @@ def solve(
         message=message,
         iterations=iterations,
         seconds=time.perf_counter() - start,
+        reference_given=reference_given,
     )
     if warn:
         warn_if_not_converged(result, stacklevel=2)
