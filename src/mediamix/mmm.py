@@ -507,9 +507,32 @@ class MMM:
                 f"Column '{self.config_.data.date}' has dates {infer_step_days(dates)} days apart, but the "
                 f"model was fitted on dates {step} days apart; give one row per {step}-day period."
             )
-        last = self.design_.dates[-1]
-        follows = dates[0] == last + pd.Timedelta(days=self.scales_.step_days)
-        return make_design(frame, self.config_, self.scales_, history=self.data_ if follows else None)
+        return make_design(frame, self.config_, self.scales_, history=self._history_before(dates[0]))
+
+    def _history_before(self, start: pd.Timestamp) -> pd.DataFrame | None:
+        """The spend that carries over into a table starting at ``start``: the training rows before
+        it and, for a table that starts later than the period after them, zero spend in between.
+
+        ``None`` when none can reach it (the table starts first, or off the training dates' grid, or
+        more than an adstock window after them). Found in review: only a table starting exactly one
+        period after the training data used to get any carryover; one that overlapped it or left a
+        gap started from zero spend.
+        """
+        d = self.config_.data
+        step = pd.Timedelta(days=self.scales_.step_days)
+        before = self.data_.loc[pd.DatetimeIndex(self.data_[d.date]) < start, [d.date, *d.channels]]
+        if before.empty:
+            return None
+        last = pd.Timestamp(before[d.date].iloc[-1])
+        periods = (start - last) / step
+        gap = int(round(periods)) - 1
+        if periods != round(periods) or gap >= self.config_.max_l_max - 1:
+            return None
+        if gap > 0:
+            between = pd.DataFrame({d.date: last + step * np.arange(1, gap + 1),
+                                    **{c: 0.0 for c in d.channels}})
+            before = pd.concat([before, between], ignore_index=True)
+        return before
 
     def predict(
         self,
@@ -520,8 +543,10 @@ class MMM:
     ) -> xr.DataArray:
         """Posterior predictions of the target for new (or the training) dates.
 
-        When ``data`` starts the period right after the training data, spend
-        from the last training weeks carries over into it through the adstock.
+        Spend from the training weeks before ``data``'s first date carries over
+        into it through the adstock: a table that overlaps the training data
+        reproduces the fitted mean there, and one that starts later than the
+        period right after it counts the periods in between as zero spend.
 
         Parameters
         ----------
@@ -885,8 +910,12 @@ class MMM:
         """Predict the total KPI of several spend plans side by side.
 
         Each plan is a table of future (or past) dates with every channel's
-        spend; control columns that a plan leaves out are taken as 0. Spend from
-        the last training weeks carries over into a plan that starts right after them.
+        spend; control columns that a plan leaves out are taken as 0. Every plan is
+        evaluated over one common window: from the earliest plan date to the latest,
+        plus the adstock window's last periods after it (zero spend outside a plan's own
+        dates), so each plan's full carryover counts, as in :meth:`optimize_budget`, and
+        plans of different lengths or starts are compared over the same dates. Spend
+        from the training weeks before the window carries over into it (see :meth:`predict`).
 
         Parameters
         ----------
@@ -897,22 +926,27 @@ class MMM:
         Returns
         -------
         xarray.Dataset
-            Along dims (plan, chain, draw): ``kpi`` (total target over the plan's
-            dates, with observation noise: a predictive distribution), ``expected_kpi``
+            Along dims (plan, chain, draw): ``kpi`` (total target over the common
+            window, with observation noise: a predictive distribution), ``expected_kpi``
             (without noise), ``media_kpi`` (the channels' part), plus ``spend``
-            (plan) and ``weeks`` (plan).
+            (plan) and ``weeks`` (plan: its own periods); attrs ``window_start``,
+            ``window_end`` and ``window_periods``.
         """
         self._check_fitted()
         if not plans:
             raise ConfigError("Give at least one plan to predict.")
-        rows = []
+        frames = {}
         for name, plan in plans.items():
             frame = read_table(plan) if isinstance(plan, str | os.PathLike) else plan
             if not isinstance(frame, pd.DataFrame):
                 raise DataError(f"Plan '{name}' must be a DataFrame or a path to a CSV/Parquet file.")
             missing = [c for c in self.config_.data.controls if c not in frame.columns]
-            frame = frame.assign(**{c: 0.0 for c in missing})
-            design = self._design_for(frame)
+            frames[name] = self._validate(frame.assign(**{c: 0.0 for c in missing}), training=False,
+                                          config=self.config_)
+        window = self._plan_window(frames)
+        rows = []
+        for name, frame in frames.items():
+            design = self._design_for(_on_window(frame, window, self.config_.data.date, name))
             parts = analysis.decompose(self.posterior, design, self.config_)
             noisy = analysis.predictive(self.posterior, design, self.config_, seed=seed)
             rows.append(
@@ -921,12 +955,32 @@ class MMM:
                         "kpi": noisy.sum("date"),
                         "expected_kpi": parts["mu"].sum("date"),
                         "media_kpi": parts["channel_contribution"].sum(("date", "channel")),
-                        "spend": float(design.spend[design.n_history:].sum()),
-                        "weeks": len(design.dates) - design.n_history,
+                        "spend": float(frame[list(self.config_.data.channels)].to_numpy().sum()),
+                        "weeks": len(frame),
                     }
                 )
             )
-        return xr.concat(rows, dim=pd.Index(list(plans), name="plan"))
+        out = xr.concat(rows, dim=pd.Index(list(plans), name="plan"))
+        out.attrs.update(window_start=str(window[0].date()), window_end=str(window[-1].date()),
+                         window_periods=len(window))
+        return out
+
+    def _plan_window(self, frames: Mapping[str, pd.DataFrame]) -> pd.DatetimeIndex:
+        """The dates every plan is evaluated over: first plan date to last, plus the adstock's tail."""
+        date, step_days = self.config_.data.date, self.scales_.step_days
+        for name, frame in frames.items():
+            dates = pd.DatetimeIndex(frame[date])
+            if len(dates) > 1 and infer_step_days(dates) != step_days:
+                raise DataError(
+                    f"Plan '{name}': column '{date}' has dates {infer_step_days(dates)} days apart, but the "
+                    f"model was fitted on dates {step_days} days apart; give one row per {step_days}-day period."
+                )
+        start = min(pd.Timestamp(frame[date].iloc[0]) for frame in frames.values())
+        end = max(pd.Timestamp(frame[date].iloc[-1]) for frame in frames.values())
+        step = pd.Timedelta(days=step_days)
+        return pd.date_range(start, end + step * (self.config_.max_l_max - 1), freq=step)
+
+
 
     def __repr__(self) -> str:
         d = self.config.data
@@ -981,4 +1035,17 @@ def _read_only(result: Any) -> Any:
         if isinstance(data, np.ndarray):
             data.flags.writeable = False
     return result
+
+
+def _on_window(frame: pd.DataFrame, window: pd.DatetimeIndex, date: str, name: str) -> pd.DataFrame:
+    """A plan spread over the comparison window: its own rows, zero spend and controls elsewhere."""
+    dates = pd.DatetimeIndex(frame[date])
+    off = ~dates.isin(window)
+    if off.any():
+        raise DataError(
+            f"Plan '{name}': date {dates[off][0].date()} is not on the other plans' "
+            f"{(window[1] - window[0]).days}-day grid; date every plan on the same weekday."
+        )
+    spread = pd.DataFrame({date: window}).merge(frame, on=date, how="left")
+    return spread.fillna({column: 0.0 for column in spread.columns if column != date})
 

@@ -33,6 +33,10 @@ def predict_command(
     comparison = mmm.compare_plans(dict(zip(names, plan, strict=True)), seed=seed)
     table = plan_table(comparison)
     print_plan_comparison(console, table)
+    a = comparison.attrs
+    console.print(f"Every plan over the same {a['window_periods']} periods, {a['window_start']} to {a['window_end']}: "
+                  "the plans' dates and the adstock's carryover after them (zero spend outside a plan).",
+                  highlight=False)
     if out is not None:
         path = write_text_atomic(out, table.to_csv(index=False))
         console.print(f"Wrote [bold]{escape(str(path))}[/]", highlight=False)
