@@ -272,3 +272,11 @@ def test_results_the_model_keeps_cannot_be_edited_behind_its_back(prior_fit) -> 
     editable = prior_fit.channel_contributions().copy()
     editable *= 2  # a copy is the caller's own
     np.testing.assert_allclose(editable, 2 * prior_fit.channel_contributions())
+
+
+def test_each_channels_spend_in_the_summary_is_its_own_total(prior_fit, demo) -> None:
+    """Test audit: swapping the channels' spend went unnoticed (only the shares' sum was checked)."""
+    summary, total = prior_fit.channel_summary(), demo.data[["x1", "x2"]].sum()
+    for channel in ("x1", "x2"):
+        assert summary[channel]["spend"] == pytest.approx(total[channel], rel=1e-12)
+        assert summary[channel]["share_of_spend"] == pytest.approx(total[channel] / total.sum(), rel=1e-12)

@@ -84,6 +84,21 @@ def test_every_channel_roas_inside_the_hdi(recovered: tuple[MMM, dict]) -> None:
         assert roas["hdi_low"] <= t["roas"] <= roas["hdi_high"], (channel, t["roas"], roas)
 
 
+def test_every_channel_roas_is_estimated_closely(recovered: tuple[MMM, dict]) -> None:
+    """Inside the HDI is not enough (test audit): a model that learns little has a wide HDI too.
+
+    104 weeks of three channels with these transforms pin the small channels down loosely: measured,
+    the worst mean is 46% off (hill+delayed ch2: 0.155 for a true 0.106) and the widest 94% HDI is
+    1.3x the true ROAS; under the default priors alone (no data) they are 11-40x the true ROAS.
+    """
+    mmm, truth = recovered
+    summary = mmm.channel_summary()
+    for channel, t in truth["channels"].items():
+        roas = summary[channel]["roas"]
+        assert abs(roas["mean"] - t["roas"]) / t["roas"] < 0.5, (channel, t["roas"], roas)
+        assert (roas["hdi_high"] - roas["hdi_low"]) / t["roas"] < 1.5, (channel, t["roas"], roas)
+
+
 def test_the_fit_converged(recovered: tuple[MMM, dict]) -> None:
     mmm, _ = recovered
     assert mmm.diagnostics_.divergences == 0

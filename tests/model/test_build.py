@@ -77,6 +77,14 @@ def _prior_draws(demo, priors: dict, draws: int = 4000):
     return model, pm.sample_prior_predictive(draws=draws, model=model, random_seed=3)["prior"]
 
 
+class _half_t:  # noqa: N801 - stands in for a scipy distribution: |T| · sigma, T ~ Student-t(nu)
+    def __init__(self, nu: float, sigma: float) -> None:
+        self.t = stats.t(nu, scale=sigma)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(2.0 * self.t.cdf(x) - 1.0, 0.0, 1.0)
+
+
 @pytest.mark.parametrize(
     ("priors", "expected"),
     [
@@ -85,8 +93,23 @@ def _prior_draws(demo, priors: dict, draws: int = 4000):
           "intercept": {"dist": "StudentT", "nu": 4.0, "mu": 1.0, "sigma": 0.5}},
          {"beta": [stats.gamma(2.0, scale=1.0), stats.gamma(2.0, scale=0.25)], "intercept": stats.t(4.0, 1.0, 0.5)}),
         ({"beta": {"dist": "LogNormal", "mu": -1.0, "sigma": 0.5}}, {"beta": stats.lognorm(0.5, scale=np.exp(-1.0))}),
+        # every other family that is reparametrized (test audit: a wrong scale rule went unnoticed)
+        ({"beta": {"dist": "Exponential", "lam": 2.0}, "intercept": {"dist": "Laplace", "mu": 0.5, "b": 0.3}},
+         {"beta": stats.expon(scale=0.5), "intercept": stats.laplace(0.5, 0.3)}),
+        ({"beta": {"dist": "HalfStudentT", "nu": 3.0, "sigma": 1.5},
+          "intercept": {"dist": "Uniform", "lower": -1.0, "upper": 2.0}},
+         {"beta": _half_t(3.0, 1.5), "intercept": stats.uniform(-1.0, 3.0)}),
+        ({"beta": {"dist": "TruncatedNormal", "mu": 1.0, "sigma": 1.0, "lower": 0.0, "upper": 3.0},
+          "intercept": {"dist": "TruncatedNormal", "mu": 0.0, "sigma": 2.0, "lower": -1.0, "upper": 4.0}},
+         {"beta": stats.truncnorm(-1.0, 2.0, loc=1.0, scale=1.0),
+          "intercept": stats.truncnorm(-0.5, 2.0, loc=0.0, scale=2.0)}),
+        ({"beta": {"dist": "Uniform", "lower": 0.1, "upper": 2.0}, "intercept": {"dist": "Normal", "mu": 1.0,
+                                                                                 "sigma": 0.5}},
+         {"beta": stats.uniform(0.1, 1.9), "intercept": stats.norm(1.0, 0.5)}),
+        ({"beta": {"dist": "Normal", "mu": 1.0, "sigma": 0.2}}, {"beta": stats.norm(1.0, 0.2)}),
     ],
-    ids=["defaults", "gamma+studentt", "lognormal"],
+    ids=["defaults", "gamma+studentt", "lognormal", "exponential+laplace", "halfstudentt+uniform",
+         "truncatednormal", "uniform+normal", "normal"],
 )
 def test_reparametrized_coefficients_keep_their_prior(demo, priors, expected) -> None:
     """β = effect_ref / saturation(x_ref) and intercept = level − mean(rest) have exactly the priors asked for."""

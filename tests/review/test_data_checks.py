@@ -154,6 +154,21 @@ def test_target_outliers_name_the_dates(data: pd.DataFrame) -> None:
     assert all(abs(z) > OUTLIER_Z for z in list(finding.numbers["robust_z"]))
 
 
+@pytest.mark.parametrize(("z", "flagged"), [(0.8 * OUTLIER_Z, False), (1.2 * OUTLIER_Z, True)])
+def test_the_outlier_threshold_is_in_robust_standard_deviations(data: pd.DataFrame, z: float, flagged: bool) -> None:
+    """The robust sd is MAD / 0.6745 (test audit: the scale was untested; only absurd outliers were)."""
+    y = data["y"].to_numpy().copy()
+    rest = np.delete(y, 10)
+    median = np.median(y)
+    for _ in range(3):  # the point moves the median and MAD a little: settle where it sits at z
+        sd = np.median(np.abs(np.append(rest, y[10]) - median)) / 0.6745
+        y[10] = median + z * sd
+        median = np.median(y)
+    finding = _finding(_check(data.assign(y=y)), "target_outliers")
+    assert (finding.severity == "review") is flagged
+    assert finding.numbers["max_abs_z"] == pytest.approx(z, rel=0.02)
+
+
 def test_a_constant_target_fails_and_a_nearly_constant_one_needs_review(data: pd.DataFrame) -> None:
     constant = _check(data.assign(y=7.0)).get("target_variation")
     assert constant is not None and constant.severity == "fail" and "'y' is 7 in every row" in constant.message

@@ -160,3 +160,57 @@ def test_tree_depth_saturation_is_read_from_each_samplers_statistics(stats: dict
     finding = _by_check(_tree(stats=stats))["tree_depth"]
     assert finding.severity == "review"
     assert "100 of 2000 draws (5.0%) hit the maximum tree depth (10)" in finding.message
+
+
+# --- the middle band: every check with three verdicts says "review" between its two thresholds ------
+
+
+@pytest.mark.parametrize(("bulk", "severity"), [(450.0, "pass"), (250.0, "review"), (50.0, "fail")])
+def test_ess_bands(bulk: float, severity: str) -> None:
+    from mediamix.review.convergence import ESS_FAIL, ESS_REVIEW, _ess
+
+    assert ESS_FAIL < 250.0 < ESS_REVIEW < 450.0
+    finding = _ess(["a", "b"], np.array([bulk, 2000.0]), ["a", "b"], np.array([2000.0, 2000.0]))
+    assert finding.severity == severity and finding.numbers["parameter"] == "a"
+
+
+@pytest.mark.parametrize(("spread", "severity"), [(0.0, "pass"), (1.0, "review"), (3.0, "fail")])
+def test_r_hat_bands(spread: float, severity: str) -> None:
+    """Chains offset by ``spread`` × 0.1 sd: r-hat ≈ 1.00, 1.02 and > 1.05 (checked in the test)."""
+    from mediamix.review.convergence import RHAT_FAIL, RHAT_REVIEW, _r_hat
+
+    rng = np.random.default_rng(0)
+    draws = rng.normal(size=(4, 1000)) + spread * 0.1 * np.arange(4)[:, None]
+    finding = _r_hat(xr.Dataset({"mu": (("chain", "draw"), draws)}), chains=4)
+    value = finding.numbers["r_hat_max"]
+    assert {"pass": value <= RHAT_REVIEW, "review": RHAT_REVIEW < value <= RHAT_FAIL,
+            "fail": value > RHAT_FAIL}[severity]
+    assert finding.severity == severity
+
+
+@pytest.mark.parametrize(("error", "severity"), [(0.1, "pass"), (0.3, "review")])
+def test_fit_flags_a_mape_above_its_threshold(error: float, severity: str) -> None:
+    from mediamix.review.fit_review import MAPE_REVIEW, _fit
+
+    y = np.linspace(1.0, 100.0, 50)
+    fitted = y * (1 + error * np.where(np.arange(50) % 2, 1.0, -1.0))  # |error| everywhere, R² stays high
+    finding = _fit(fitted, y, "y")
+    assert finding.numbers["mape"] == pytest.approx(error) and (error > MAPE_REVIEW) == (severity == "review")
+    assert finding.numbers["r2"] >= finding.numbers["r2_review_below"]  # only the MAPE can flag it
+    assert finding.severity == severity
+
+
+@pytest.mark.parametrize(("share", "severity"), [(0.02, "pass"), (0.15, "review"), (0.40, "fail")])
+def test_negative_baseline_bands(share: float, severity: str) -> None:
+    from mediamix.review.fit_review import _negative_baseline
+
+    draws, dates = 100, 10
+    intercept = np.ones((1, draws, dates))
+    intercept[0, : int(share * draws)] = -1.0  # this share of draws x dates below zero
+    zeros = xr.DataArray(np.zeros((1, draws, dates)), dims=("chain", "draw", "date"))
+    dec = xr.Dataset({
+        "intercept": (("chain", "draw", "date"), intercept), "trend": zeros, "seasonality": zeros,
+        "control_contribution": (("chain", "draw", "date", "control"), np.zeros((1, draws, dates, 0))),
+    }, coords={"date": np.arange("2024-01-01", dates * 7, 7, dtype="datetime64[D]")[:dates]})
+    finding = _negative_baseline(dec, np.ones(dates), "y")
+    assert finding.numbers["share_below_zero"] == pytest.approx(share) and finding.severity == severity
