@@ -13,7 +13,7 @@ from mediamix import MMM, ConvergenceWarning, DataWarning
 from mediamix.config import MMMConfig, parse_config
 from mediamix.data import validate_data
 from mediamix.review import Finding, Review, check_data, count_parameters
-from mediamix.review.data_checks import CORRELATION_REVIEW, MAX_ZERO_SHARE, OUTLIER_Z, VIF_REVIEW
+from mediamix.review.data_checks import CORRELATION_REVIEW, MAX_ZERO_SHARE, OUTLIER_Z, VIF_FAIL, VIF_REVIEW
 from mediamix.simulate import seed_config, seed_example
 from mediamix.testing import PriorSampler
 
@@ -108,6 +108,18 @@ def test_a_channel_explained_by_the_trend_is_flagged_by_vif_not_by_pairwise_corr
     assert finding is not None and finding.severity == "fail" and "'x3' (VIF infinite" in finding.message
     assert "trend" in finding.message
     assert all(v < VIF_REVIEW for v in list(finding.numbers["vif"])[:2])
+
+
+@pytest.mark.parametrize(("noise", "severity"), [(0.2, "pass"), (0.05, "review"), (0.03, "fail")])  # VIF 3, 38, 104
+def test_vif_between_its_thresholds_needs_review(data: pd.DataFrame, noise: float, severity: str) -> None:
+    """A third channel close to (not equal to) the trend: VIF in the 10-100 band, then past it."""
+    trend = np.linspace(1.0, 2.0, len(data))
+    x3 = trend + noise * np.random.default_rng(0).normal(size=len(data))
+    finding = _finding(_check(data.assign(x3=x3), _config(("x1", "x2", "x3"))), "vif")
+    vif = dict(zip(finding.numbers["channel"], finding.numbers["vif"], strict=True))["x3"]
+    expected = "pass" if vif <= VIF_REVIEW else "review" if vif < VIF_FAIL else "fail"
+    assert expected == severity
+    assert finding.severity == severity
 
 
 @pytest.mark.parametrize(("rows", "severity", "ratio"), [(40, "fail", "2.7"), (100, "review", "6.7")])
