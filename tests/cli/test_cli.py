@@ -149,6 +149,7 @@ def test_bad_data_exits_2_with_a_clear_message_and_writes_nothing(seed_dir: Path
     import re
 
     assert re.search(pattern, result.output.replace("\n", " ")), result.output
+    assert "Compiling" not in result.output  # said before any work is announced
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 

@@ -75,6 +75,7 @@ def fit_command(
     review's verdict is fail (OUT written first).
     """
     from mediamix.config import load_config
+    from mediamix.data import read_table
     from mediamix.mmm import MMM
     from mediamix.output import check_target
 
@@ -82,6 +83,8 @@ def fit_command(
     cfg = load_config(config)
     cfg = cfg.with_fit(chains=chains, draws=draws, tune=tune, seed=seed, sampler=sampler, method=method)
     mmm = MMM.from_config(cfg)
+    table = read_table(data)
+    mmm.check_data(table)  # bad data or a config the dates cannot support: said before "Compiling…" (~10 ms)
     show_progress = sys.stderr.isatty() if progress is None else progress
     announce_fit(cfg)
     with warnings.catch_warnings(record=True) as caught:
@@ -89,7 +92,7 @@ def fit_command(
         warnings.simplefilter("always", DataWarning)
         status = console.status("Fitting…", spinner="dots") if not show_progress else nullcontext()
         with status:
-            mmm.fit(data, progressbar=show_progress)
+            mmm.fit(table, progressbar=show_progress)
     mmm.save(out)
     report_fit(mmm, out, list(caught))
     if strict and mmm.review().verdict == "fail":
