@@ -98,11 +98,12 @@ def test_adstock_curves_are_normalized_geometric_weights(prior_fit) -> None:
     xr.testing.assert_allclose(curves, expected)
 
 
-def test_adstock_curves_without_normalization_are_powers_of_alpha(prior_fit) -> None:
+def test_adstock_curves_without_normalization_are_the_shares_of_powers_of_alpha(prior_fit) -> None:
     media = with_adstock(prior_fit.media_response(), GeometricAdstock(l_max=5, normalize=False))
     curves = response.adstock_curves(media, prior_fit.posterior)
     alpha = prior_fit.posterior["alpha"].sel(channel="x2").isel(chain=1, draw=3).item()
-    np.testing.assert_allclose(curves.sel(channel="x2").isel(chain=1, draw=3), alpha ** np.arange(5), rtol=1e-12)
+    powers = alpha ** np.arange(5)  # the raw weights; the curve is the share of the effect at each lag
+    np.testing.assert_allclose(curves.sel(channel="x2").isel(chain=1, draw=3), powers / powers.sum(), rtol=1e-12)
 
 
 # ----------------------------------------------------------------- waterfall and bands

@@ -51,3 +51,11 @@ def test_a_nuts_report_has_no_banner(prior_fit: MMM) -> None:
     assert data.summary["fit"] == {"method": "nuts", "approximate": False, "sampler": "nutpie"}
     html = render_report(data)
     assert 'class="approx-banner"' not in html and "Largest r-hat" in html
+
+
+def test_the_pareto_k_row_reads_its_value_against_the_limit(approximate_html: str, prior_fit: MMM) -> None:
+    """Found in review: the row always said "at most 0.7: close to the posterior", also for k = 1.21."""
+    assert "above 0.7: the approximation differs from the posterior in shape" in approximate_html
+    data = prior_fit.report_data()
+    close = render_report(dataclasses.replace(data, summary={**data.summary, "fit": {**FIT, "pareto_k": 0.41}}))
+    assert "at most 0.7: close to the posterior in shape" in close

@@ -215,3 +215,26 @@ def test_charts_laid_out_by_fixed_margins_keep_every_label_inside_and_the_legend
             assert box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1, (name, "taller than the figure")
             for legend in legends:
                 assert box.y1 <= legend.y0 + 1, (name, "axes under the legend")
+
+
+def test_charts_and_captions_name_the_datas_period(prior_data: ReportData) -> None:
+    """Found in review: daily data were labelled "weekly" on the response curves."""
+    assert prior_data.period == "weekly"
+    observed = prior_data.observed.assign(
+        **{prior_data.date_column: pd.date_range("2024-01-01", periods=len(prior_data.observed), freq="D")})
+    daily = dataclasses.replace(prior_data, observed=observed)
+    assert daily.period == "daily"
+    html = render_report(daily)
+    assert "Expected daily contribution when the same spend is held every period" in html
+    assert "weekly" not in re.sub(r"<img [^>]*>", "", html).split('id="config"')[0]
+
+
+def test_adstock_shares_add_up_to_one_also_without_normalization(demo) -> None:
+    """Found in review: with normalize_adstock = false the chart showed raw weights as shares (over 100%)."""
+    from mediamix.testing import PriorSampler
+
+    raw = {**demo.config, "model": {**demo.config["model"], "normalize_adstock": False}}
+    fit = MMM.from_config(raw).fit(demo.data, sampler=PriorSampler(), chains=2, draws=20, seed=1)
+    np.testing.assert_allclose(fit.adstock_curves().sum("lag"), 1.0, rtol=1e-12)
+    weights = fit.media_response().groups[0].lag_weights()
+    assert np.all(weights.sum(axis=1) > 1.0)  # the raw weights, which scale the effect, do not

@@ -79,7 +79,7 @@ class MediaGroup:
         return self.adstocked(np.ones((self.adstock.l_max, len(self.index))))[:, -1, :]
 
     def lag_weights(self) -> np.ndarray:
-        """Share of a one-period pulse acting at each lag, dims (sample, lag, group_channel)."""
+        """Weight of a one-period pulse at each lag, dims (sample, lag, group_channel); sums to 1 when normalized."""
         pulse = np.zeros((self.adstock.l_max, len(self.index)))
         pulse[0] = 1.0
         return self.adstocked(pulse)
@@ -320,7 +320,8 @@ class MediaResponse:
         return self._by_group((self.n_samples,), lambda g: g.steady_state_gain())
 
     def lag_weights(self) -> np.ndarray:
-        """Share of a one-period pulse acting at each lag, dims (sample, lag, channel), lag < :attr:`l_max`.
+        """Weight of a one-period pulse at each lag, dims (sample, lag, channel), lag < :attr:`l_max`
+        (sums to 1 over the lags when the adstock is normalized).
 
         Lags beyond a channel's own window are zero.
         """

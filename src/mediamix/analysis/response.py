@@ -105,11 +105,16 @@ def marginal_roas(
 def adstock_curves(media: MediaResponse, like: xr.Dataset) -> xr.DataArray:
     """Share of a one-period pulse of spend that acts in each later period (the decay curve).
 
+    Each draw's lag weights divided by their total: with ``normalize_adstock = false`` the raw
+    weights add up to more than 1 (that sum scales the effect), and as shares they would not read
+    as the part of the effect in each period (found in review: the report showed shares over 100%).
+
     Returns
     -------
-    xarray.DataArray, dims (chain, draw, lag, channel)
+    xarray.DataArray, dims (chain, draw, lag, channel); sums to 1 over ``lag``.
     """
     weights = media.lag_weights()
+    weights = weights / weights.sum(axis=1, keepdims=True)
     return to_chain_draw(weights, like, ("lag", "channel"),
                          {"lag": np.arange(media.l_max), "channel": list(media.channels)}).rename("adstock")
 

@@ -137,6 +137,13 @@ class ReportData:
         return self.summary.get("review")
 
     @property
+    def period(self) -> str:
+        """How often a row comes, as an adjective: ``"weekly"``, ``"daily"`` or ``"14-day"`` (chart labels)."""
+        dates = pd.DatetimeIndex(self.observed[self.date_column])
+        step = (dates[1] - dates[0]).days if len(dates) > 1 else 7
+        return {7: "weekly", 1: "daily"}.get(step, f"{step}-day")
+
+    @property
     def hdi_prob(self) -> float:
         """Probability mass of every interval shown."""
         return float(self.summary.get("hdi_prob", 0.94))

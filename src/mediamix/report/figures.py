@@ -349,7 +349,7 @@ def share_chart(data: ReportData) -> Any:
     ax.set_yticks(y, [_label(c) for c in channels])
     ax.set_xlim(0, max(1.0, float(high.max()) * 1.05) if n else 1.0)
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False)  # above the bars, never on one
     _format_axes(ax, x="percent", y=None)
     return fig
 
@@ -364,7 +364,8 @@ def _grid(fig: Any, n: int, columns: int) -> list[Any]:
 
 @_chart
 def response_chart(data: ReportData) -> Any:
-    """Weekly contribution at a constant weekly spend, one panel per channel, with the current average spend marked."""
+    """Contribution per period at a constant spend per period, one panel per channel, with the current average
+    spend marked; labelled with the data's period (weekly, daily, ...)."""
     channels = list(data.channels)
     columns = min(3, len(channels))
     fig = _figure(2.5 * math.ceil(len(channels) / columns) + 0.2, layout=None)
@@ -379,18 +380,18 @@ def response_chart(data: ReportData) -> Any:
         ax.plot([current], [np.interp(current, spend, curve["mean"])], "o", color=INK, ms=4.5)
         ax.axvline(float(data.observed[channel].max()), color=MUTED, lw=0.9, ls=":")
         ax.set_title(_label(channel))
-        ax.set_xlabel("weekly spend")
+        ax.set_xlabel(f"{data.period} spend")
         ax.set_ylim(bottom=0)
         ax.set_xlim(0, spend.max() if spend.size else 1)
         _format_axes(ax, x="compact")
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    fig.axes[0].set_ylabel(f"weekly {_label(data.target)}")
+    fig.axes[0].set_ylabel(f"{data.period} {_label(data.target)}")
     legend = _top_legend(
         fig, [Line2D([], [], color=MUTED, lw=1.6), Patch(color=MUTED, alpha=0.3),
               Line2D([], [], marker="o", color=INK, ls="", ms=4.5), Line2D([], [], color=MUTED, lw=0.8, ls=":")],
-        ["mean", f"{pct}% HDI", "average weekly spend", "largest weekly spend"], ncols=4)
+        ["mean", f"{pct}% HDI", f"average {data.period} spend", f"largest {data.period} spend"], ncols=4)
     _fixed_layout(fig, legend, top=0.3, bottom=0.55, right=0.3, hspace=0.85, wspace=0.6)  # titles, x labels
     return fig
 
@@ -489,6 +490,6 @@ def allocation_chart(optimization: Mapping[str, Any], channels: Sequence[str]) -
     ax.set_yticks(y, [_label(c) for c in names])
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("spend over the horizon")
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False)  # above the bars, never on one
     _format_axes(ax, x="compact", y=None)
     return fig

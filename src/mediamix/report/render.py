@@ -152,7 +152,6 @@ def _approximate_verdict(fit: Mapping[str, Any], diagnostics: Mapping[str, Any])
 def _overview(data: ReportData) -> dict[str, Any]:
     table = data.observed
     dates = table[data.date_column]
-    step = (dates.iloc[1] - dates.iloc[0]).days if len(dates) > 1 else 0
     spend_total = float(sum(table[c].sum() for c in data.channels))
     rows = []
     for channel in data.channels:
@@ -169,7 +168,7 @@ def _overview(data: ReportData) -> dict[str, Any]:
         "periods": len(table),
         "first": str(dates.iloc[0].date()),
         "last": str(dates.iloc[-1].date()),
-        "step": "weekly" if step == 7 else "daily" if step == 1 else f"every {step} days",
+        "step": data.period,
         "target_total": float(table[data.target].sum()),
         "target_mean": float(table[data.target].mean()),
         "spend_total": spend_total,
@@ -250,6 +249,7 @@ def render_report(data: ReportData, *, generated: dt.datetime | None = None) -> 
         "adstock_peak": _adstock_peaks(data),
         "optimization": _optimization(data.optimization, tuple(data.channels)),
         "charts": {name: data_uri(png) for name, png in charts.items()},
+        "limits": {"pareto_k": PARETO_K_MAX, "r_hat": RHAT_MAX, "ess": ESS_MIN},
     }
     return _environment().get_template("report.html.j2").render(**context)
 
