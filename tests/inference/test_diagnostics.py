@@ -67,3 +67,23 @@ def test_one_chain_cannot_show_convergence() -> None:
 def test_to_dict_has_the_summary_json_keys(key: str) -> None:
     rng = np.random.default_rng(6)
     assert key in diagnose(_tree(rng.normal(size=(2, 200)))).to_dict()
+
+
+def test_a_parameter_that_never_moves_is_not_converged() -> None:
+    """Found in review: its NaN r-hat was dropped and the fit counted as converged."""
+    rng = np.random.default_rng(2)
+    posterior = xr.Dataset({"theta": (("chain", "draw"), rng.normal(size=(4, 1000))),
+                            "stuck": (("chain", "draw"), np.full((4, 1000), 0.5))})
+    d = diagnose(xr.DataTree.from_dict({"posterior": posterior}))
+    assert np.isnan(d.r_hat_max) and not d.converged
+    assert "undefined for some parameter" in d.problems()[0]
+
+
+def test_a_nan_draw_shows_in_the_mean_as_in_the_interval() -> None:
+    from mediamix.analysis import hdi_summary
+
+    draws = xr.DataArray(np.random.default_rng(3).gamma(2.0, 1.0, size=(2, 500)), dims=("chain", "draw"))
+    assert np.isfinite(hdi_summary(draws)["mean"])
+    draws[0, 7] = np.nan
+    summary = hdi_summary(draws)
+    assert np.isnan(summary["mean"]) and np.isnan(summary["hdi_low"]) and np.isnan(summary["hdi_high"])

@@ -59,10 +59,11 @@ def hdi_summary(draws: xr.DataArray, prob: float = HDI_PROB) -> xr.Dataset:
     """
     import arviz as az  # imported here: arviz pulls in matplotlib, ~1 s at import
 
-    bounds = az.hdi(draws, prob=prob, dim=list(SAMPLE_DIMS))
+    # A NaN draw makes every figure NaN (ArviZ would give half an interval): it shows, not hides.
+    bounds = az.hdi(draws, prob=prob, dim=list(SAMPLE_DIMS)).where(~draws.isnull().any(SAMPLE_DIMS))
     return xr.Dataset(
         {
-            "mean": draws.mean(SAMPLE_DIMS),
+            "mean": draws.mean(SAMPLE_DIMS, skipna=False),
             "hdi_low": bounds.sel(ci_bound="lower", drop=True),
             "hdi_high": bounds.sel(ci_bound="upper", drop=True),
         }

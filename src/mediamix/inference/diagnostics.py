@@ -34,9 +34,17 @@ def approximate_note(method: str) -> str:
 
 
 def _extreme(tree: xr.DataTree, reduce: str) -> float:
+    """The largest (``"max"``: r-hat) or smallest (``"min"``: ESS) value over every parameter.
+
+    For r-hat, one undefined value (ArviZ's NaN for a parameter that never moved) makes the whole
+    maximum undefined, so the fit does not count as converged (found in review: the NaN was
+    dropped and a stuck parameter's fit was reported converged while its review failed).
+    """
     ds = tree.to_dataset() if isinstance(tree, xr.DataTree) else tree
     values = [np.asarray(ds[v]).ravel() for v in ds.data_vars]
     flat = np.concatenate(values) if values else np.array([np.nan])
+    if reduce == "max" and not np.isfinite(flat).all():
+        return float("nan")
     flat = flat[np.isfinite(flat)]
     if flat.size == 0:
         return float("nan")
@@ -88,7 +96,8 @@ class Diagnostics:
             return []
         out = []
         if not np.isfinite(self.r_hat_max) or self.r_hat_max > RHAT_MAX:
-            hint = " (r-hat needs at least 2 chains)" if self.chains < 2 else ""
+            hint = (" (r-hat needs at least 2 chains)" if self.chains < 2 else
+                    " (undefined for some parameter: one that never moved)" if not np.isfinite(self.r_hat_max) else "")
             out.append(
                 f"max r-hat is {self.r_hat_max:.3f} > {RHAT_MAX}{hint}: chains disagree. "
                 "Run more tuning steps (--tune) and draws, or use more informative priors."
