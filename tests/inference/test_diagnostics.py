@@ -69,6 +69,7 @@ def test_to_dict_has_the_summary_json_keys(key: str) -> None:
     assert key in diagnose(_tree(rng.normal(size=(2, 200)))).to_dict()
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # ArviZ: 0/0 for a constant
 def test_a_parameter_that_never_moves_is_not_converged() -> None:
     """Found in review: its NaN r-hat was dropped and the fit counted as converged."""
     rng = np.random.default_rng(2)
