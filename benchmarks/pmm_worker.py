@@ -140,6 +140,11 @@ def main() -> None:
         json.dump(summary, fh, indent=2)
     summary["timing"]["written_s"] = time.perf_counter() - T_START
     print(json.dumps(summary), flush=True)
+    # As the mediamix CLI does: no exit-time collection walking the fit's millions of objects (1.4 s warm,
+    # 2 s cold, measured in review); both sides' "process s" then end when the results are written.
+    import gc
+
+    gc.freeze()
 
 
 if __name__ == "__main__":

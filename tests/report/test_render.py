@@ -239,3 +239,25 @@ def test_adstock_shares_add_up_to_one_also_without_normalization(demo) -> None:
     np.testing.assert_allclose(fit.adstock_curves().sum("lag"), 1.0, rtol=1e-12)
     weights = fit.media_response().groups[0].lag_weights()
     assert np.all(weights.sum(axis=1) > 1.0)  # the raw weights, which scale the effect, do not
+
+
+def test_a_mean_outside_its_interval_still_draws(prior_data: ReportData) -> None:
+    """Found by fuzzing: a skewed posterior's mean outside its HDI made matplotlib refuse negative
+    error bars, and report.html was not written."""
+    waterfall = prior_data.waterfall.copy()
+    waterfall.loc[0, "hdi_high"] = waterfall.loc[0, "mean"] - 1.0  # interval wholly below the mean
+    summary = {**prior_data.summary, "channels": {
+        name: {**entry, "share": {**entry["share"], "hdi_low": entry["share"]["mean"] + 0.01}}
+        for name, entry in prior_data.summary["channels"].items()}}
+    skewed = dataclasses.replace(prior_data, waterfall=waterfall, summary=summary)
+    assert figures.waterfall_chart(skewed)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert figures.share_chart(skewed)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_infinite_numbers_are_written_as_null() -> None:
+    import json
+
+    from mediamix.output import json_text
+
+    assert json.loads(json_text({"kpi": float("inf"), "draws": [float("-inf"), 1.0]})) == {"kpi": None,
+                                                                                           "draws": [None, 1.0]}

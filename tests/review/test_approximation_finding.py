@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mediamix import MMM
 from mediamix.review import review_fit
@@ -37,3 +38,20 @@ def test_review_fit_of_an_approximation_has_no_mcmc_checks(prior_fit: MMM) -> No
     checks = [f.check for f in review.findings]
     assert checks[0] == "approximation" and not {"r_hat", "ess", "divergences", "tree_depth"} & set(checks)
     assert "fit" in checks and "prior_posterior_overlap" in checks  # the rest of the review still runs
+
+
+def test_draws_where_the_posterior_has_no_mass_fail_the_approximation() -> None:
+    """Found by fuzzing: MAP's Gaussian put a few draws at log density -1.3e7 (typical: -20); with
+    equal weights they took a ROAS mean to 1e57 while Pareto k said 'close in shape'."""
+    from mediamix.review.convergence import stray_share
+
+    rng = np.random.default_rng(0)
+    typical = -0.5 * rng.chisquare(15, size=1000) - 20.0  # a Gaussian's draws in 15 dimensions
+    assert stray_share(typical) == 0.0
+    assert approximation_finding("map", 0.5, stray_share(typical)).severity == "review"
+    with_strays = typical.copy()
+    with_strays[[3, 500]] = [-1.3e7, -np.inf]
+    assert stray_share(with_strays) == pytest.approx(0.002)
+    finding = approximation_finding("map", 0.5, stray_share(with_strays))
+    assert finding.severity == "fail"
+    assert "0.2% of its draws lie where the posterior has almost no mass" in finding.message

@@ -307,7 +307,7 @@ def waterfall_chart(data: ReportData) -> Any:
     bar_colors = [colors.get(n) or controls.get(n) or BASELINE_COLORS.get(n, MUTED) for n in names]
     ax.bar(x[:-1], means, bottom=starts, color=bar_colors, width=0.62, edgecolor="white", lw=0.5)
     ends = starts + means
-    ax.errorbar(x[:-1], ends, yerr=[means - low, high - means], fmt="none", ecolor=INK, elinewidth=0.9,
+    ax.errorbar(x[:-1], ends, yerr=_error_bars(means, low, high), fmt="none", ecolor=INK, elinewidth=0.9,
                 capsize=2.5)
     total = float(means.sum())
     ax.bar(x[-1], total, color=INK, width=0.62)
@@ -344,7 +344,7 @@ def share_chart(data: ReportData) -> Any:
     colors = list(channel_colors(channels).values())
     ax.barh(y + 0.19, spend, height=0.36, color="#cbd2d9", label="share of spend")
     ax.barh(y - 0.19, share, height=0.36, color=colors, label="share of effect")
-    ax.errorbar(share, y - 0.19, xerr=[share - low, high - share], fmt="none", ecolor=INK, elinewidth=0.9,
+    ax.errorbar(share, y - 0.19, xerr=_error_bars(share, low, high), fmt="none", ecolor=INK, elinewidth=0.9,
                 capsize=2.5)
     ax.set_yticks(y, [_label(c) for c in channels])
     ax.set_xlim(0, max(1.0, float(high.max()) * 1.05) if n else 1.0)
@@ -352,6 +352,13 @@ def share_chart(data: ReportData) -> Any:
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False)  # above the bars, never on one
     _format_axes(ax, x="percent", y=None)
     return fig
+
+
+def _error_bars(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> list[np.ndarray]:
+    """Lengths below and above ``mean`` of its interval, never negative: a skewed posterior (or an
+    approximation's tail draws) can put the mean outside its HDI, where matplotlib refuses negative
+    lengths (found in review: report.html was not written). The bar then ends at the mean."""
+    return [np.clip(mean - low, 0.0, None), np.clip(high - mean, 0.0, None)]
 
 
 def _grid(fig: Any, n: int, columns: int) -> list[Any]:

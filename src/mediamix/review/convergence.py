@@ -81,7 +81,10 @@ def convergence_findings(idata: xr.DataTree) -> list[Finding]:
 
     method = fit_method(idata)
     if method != "nuts":
-        return [approximation_finding(method, float(idata["posterior"].attrs.get("pareto_k", np.nan)))]
+        stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
+        lp = np.asarray(stats["lp"]).ravel() if "lp" in stats else None
+        return [approximation_finding(method, float(idata["posterior"].attrs.get("pareto_k", np.nan)),
+                                      stray_share(lp) if lp is not None else 0.0)]
     posterior = idata["posterior"].to_dataset()
     chains, draws = int(posterior.sizes["chain"]), int(posterior.sizes["draw"])
     stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
@@ -94,8 +97,34 @@ def convergence_findings(idata: xr.DataTree) -> list[Finding]:
     return findings + ([depth] if depth else [])
 
 
-def approximation_finding(method: str, pareto_k: float) -> Finding:
-    """The ``approximation`` finding: always ``review``, since nothing shows the draws follow the posterior.
+#: An approximation's draw is a stray when its log density is this many robust sds of the draws' log
+#: densities below their median (a Gaussian's draws stay within a few; a stray sits where the posterior
+#: has no mass at all, e.g. -1.3e7 against -20 in a review's MAP fit).
+STRAY_SDS = 20.0
+
+
+def stray_share(lp: np.ndarray) -> float:
+    """Share of an approximation's draws where the posterior has (almost) no mass: log density not
+    finite, or more than :data:`STRAY_SDS` robust sds below the median.
+
+    Pareto k looks at the draws the approximation under-covers; strays are the opposite (it
+    over-covers), and with equal weights a few of them can move means by orders of magnitude.
+    """
+    lp = np.asarray(lp, dtype=float)
+    if lp.size == 0:
+        return 0.0
+    finite = lp[np.isfinite(lp)]
+    if finite.size == 0:
+        return 1.0
+    median = np.median(finite)
+    sd = 1.4826 * np.median(np.abs(finite - median))
+    stray = ~np.isfinite(lp) | (lp < median - STRAY_SDS * max(sd, 1.0))
+    return float(stray.mean())
+
+
+def approximation_finding(method: str, pareto_k: float, strays: float = 0.0) -> Finding:
+    """The ``approximation`` finding: ``review``, since nothing shows the draws follow the posterior;
+    ``fail`` when some draws are strays (see :func:`stray_share`).
 
     Parameters
     ----------
@@ -104,6 +133,8 @@ def approximation_finding(method: str, pareto_k: float) -> Finding:
     pareto_k : float
         Its Pareto k (NaN when unknown): above :data:`~mediamix.inference.diagnostics.PARETO_K_MAX`
         the approximation's shape is off in ways importance sampling cannot correct.
+    strays : float, default=0.0
+        Share of its draws where the posterior has (almost) no mass.
     """
     if not np.isfinite(pareto_k):
         shape = "its Pareto k could not be estimated"
@@ -112,10 +143,19 @@ def approximation_finding(method: str, pareto_k: float) -> Finding:
                  "intervals may be far off")
     else:
         shape = f"Pareto k {pareto_k:.2f} ≤ {PARETO_K_MAX}: close to the posterior in shape"
+    if strays > 0:
+        return Finding(
+            "approximation", "fail",
+            f"Approximate fit ({method}): {strays:.1%} of its draws lie where the posterior has almost no mass "
+            f"(log density over {STRAY_SDS:g} robust sds below the median); with equal weights they can move "
+            f"means, ROAS and the optimizer's allocation by orders of magnitude; {shape}.",
+            {"method": method, "pareto_k": pareto_k, "pareto_k_max": PARETO_K_MAX, "stray_share": strays},
+            "Refit with NUTS (--method nuts) before using these numbers; for a quick draft, try --method advi.",
+        )
     return Finding(
         "approximation", "review",
         f"Approximate fit ({method}): convergence not checked (r-hat, ESS and divergences do not apply); {shape}.",
-        {"method": method, "pareto_k": pareto_k, "pareto_k_max": PARETO_K_MAX},
+        {"method": method, "pareto_k": pareto_k, "pareto_k_max": PARETO_K_MAX, "stray_share": strays},
         "Refit with NUTS (--method nuts, or [fit] method = \"nuts\") before acting on these numbers.",
     )
 
