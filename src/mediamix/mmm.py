@@ -25,7 +25,7 @@ from mediamix._version import __version__
 from mediamix.config import MMMConfig, dump_config, load_config, parse_config
 from mediamix.config.schema import FitMethod, SamplerName
 from mediamix.data import read_table, validate_data
-from mediamix.data.validate import infer_step_days
+from mediamix.data.cadence import Cadence
 from mediamix.errors import (
     ConfigError,
     ConvergenceWarning,
@@ -501,12 +501,7 @@ class MMM:
     def _design_for(self, data: pd.DataFrame | str | os.PathLike[str]) -> Design:
         frame = self._validate(data, training=False, config=self.config_)
         dates = pd.DatetimeIndex(frame[self.config_.data.date])
-        step = self.scales_.step_days
-        if len(dates) > 1 and infer_step_days(dates) != step:
-            raise DataError(
-                f"Column '{self.config_.data.date}' has dates {infer_step_days(dates)} days apart, but the "
-                f"model was fitted on dates {step} days apart; give one row per {step}-day period."
-            )
+        self._check_cadence(dates, f"Column '{self.config_.data.date}'")
         return make_design(frame, self.config_, self.scales_, history=self._history_before(dates[0]))
 
     def _history_before(self, start: pd.Timestamp) -> pd.DataFrame | None:
@@ -519,17 +514,17 @@ class MMM:
         gap started from zero spend.
         """
         d = self.config_.data
-        step = pd.Timedelta(days=self.scales_.step_days)
+        cadence = self.scales_.cadence
         before = self.data_.loc[pd.DatetimeIndex(self.data_[d.date]) < start, [d.date, *d.channels]]
         if before.empty:
             return None
         last = pd.Timestamp(before[d.date].iloc[-1])
-        periods = (start - last) / step
-        gap = int(round(periods)) - 1
-        if periods != round(periods) or gap >= self.config_.max_l_max - 1:
+        periods = cadence.steps_between(last, start)
+        if periods is None or periods - 1 >= self.config_.max_l_max - 1:
             return None
+        gap = periods - 1
         if gap > 0:
-            between = pd.DataFrame({d.date: last + step * np.arange(1, gap + 1),
+            between = pd.DataFrame({d.date: cadence.range(cadence.shift(last, 1), gap),
                                     **{c: 0.0 for c in d.channels}})
             before = pd.concat([before, between], ignore_index=True)
         return before
@@ -896,7 +891,7 @@ class MMM:
             if self.config_.max_l_max > 1 else np.zeros((0, len(channels))),
             weeks=int(weeks),
             discount_rate=discount_rate,
-            step_days=self.scales_.step_days,
+            step_days=self.scales_.cadence.mean_days,
         )
         if target_kpi is not None:
             return minimum_budget_for_kpi(evaluator, problem, weekly_history, float(target_kpi))
@@ -967,18 +962,27 @@ class MMM:
 
     def _plan_window(self, frames: Mapping[str, pd.DataFrame]) -> pd.DatetimeIndex:
         """The dates every plan is evaluated over: first plan date to last, plus the adstock's tail."""
-        date, step_days = self.config_.data.date, self.scales_.step_days
+        date, cadence = self.config_.data.date, self.scales_.cadence
         for name, frame in frames.items():
-            dates = pd.DatetimeIndex(frame[date])
-            if len(dates) > 1 and infer_step_days(dates) != step_days:
-                raise DataError(
-                    f"Plan '{name}': column '{date}' has dates {infer_step_days(dates)} days apart, but the "
-                    f"model was fitted on dates {step_days} days apart; give one row per {step_days}-day period."
-                )
+            self._check_cadence(pd.DatetimeIndex(frame[date]), f"Plan '{name}': column '{date}'")
         start = min(pd.Timestamp(frame[date].iloc[0]) for frame in frames.values())
         end = max(pd.Timestamp(frame[date].iloc[-1]) for frame in frames.values())
-        step = pd.Timedelta(days=step_days)
-        return pd.date_range(start, end + step * (self.config_.max_l_max - 1), freq=step)
+        periods = cadence.steps_between(start, end)
+        if periods is None:
+            raise DataError(
+                f"The plans' dates are not on one {cadence.adjective} grid: {start.date()} and {end.date()} are not "
+                f"a whole number of periods ({cadence.spacing}) apart. Date every plan on the training data's grid."
+            )
+        return cadence.range(start, periods + self.config_.max_l_max)
+
+    def _check_cadence(self, dates: pd.DatetimeIndex, where: str) -> None:
+        """A DataError when new dates are spaced unlike the training dates (weekly vs monthly...)."""
+        cadence = self.scales_.cadence
+        if len(dates) > 1 and Cadence.of(dates) != cadence:
+            raise DataError(
+                f"{where} has dates {Cadence.of(dates).describe()}, but the model was fitted on dates "
+                f"{cadence.describe()}; give one row per period, on the training data's grid."
+            )
 
 
 

@@ -212,6 +212,7 @@ def simulate(
     *,
     n_weeks: int = 104,
     start: str = "2022-01-03",
+    freq: str = "7D",
     l_max: int = 8,
     normalize: bool = True,
     saturation_first: bool = False,
@@ -223,7 +224,7 @@ def simulate(
     seed: int = 0,
     form: str = "additive",
 ) -> SimulatedDataset:
-    """A weekly data set from known channels, for parameter-recovery checks.
+    """A data set (weekly unless ``freq`` says otherwise) from known channels, for parameter-recovery checks.
 
     ``y = intercept + trend·t + seasonality·sin(2π·t_year) + Σ β·saturation(adstock(x / max x)) + noise``
     with ``t`` running from 0 to 1 over the data; with ``form = "multiplicative"``
@@ -235,8 +236,12 @@ def simulate(
     ----------
     channels : list of ChannelSpec
     n_weeks : int, default=104
+        Number of rows (periods of ``freq``).
     start : str, default="2022-01-03"
-        First date (weekly steps).
+        First date (the first date of ``freq`` on or after it).
+    freq : str, default="7D"
+        Spacing of the dates as a pandas frequency: ``"7D"`` weekly, ``"D"`` daily, ``"MS"``
+        monthly on the 1st, ``"ME"`` on month ends.
     l_max : int, default=8
     normalize : bool, default=True
     saturation_first : bool, default=False
@@ -282,8 +287,11 @@ def simulate(
     names = [c.name for c in channels]
     if len(set(names)) != len(names):
         raise ConfigError(f"Channel names must be unique. Got {names}.")
+    try:
+        dates = pd.date_range(start, periods=n_weeks, freq=freq)
+    except (TypeError, ValueError):
+        _require("freq", freq, False, "a pandas frequency such as \"7D\", \"D\", \"MS\" or \"ME\"")
     rng = np.random.default_rng(seed)
-    dates = pd.date_range(start, periods=n_weeks, freq="7D")
     t = np.linspace(0.0, 1.0, n_weeks)
     year = ((dates - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=365.25)).to_numpy(dtype=float)
     if form not in ("additive", "multiplicative"):
@@ -371,7 +379,7 @@ def _channel_overrides(channels: list[ChannelSpec], l_max: int) -> dict[str, Any
     return {"channels": overrides} if overrides else {}
 
 
-_SIMULATE_KEYS = ("n_weeks", "start", "l_max", "normalize", "saturation_first", "intercept", "trend",
+_SIMULATE_KEYS = ("n_weeks", "start", "freq", "l_max", "normalize", "saturation_first", "intercept", "trend",
                   "seasonality", "noise_sd", "kpi_scale", "seed", "form")
 _CHANNEL_KEYS = ("adstock", "saturation", "adstock_params", "saturation_params", "beta", "spend_scale", "off_share",
                  "l_max")

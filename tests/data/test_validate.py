@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from mediamix.data import validate_data
-from mediamix.data.validate import infer_step_days
 from mediamix.errors import ConfigError, DataError
 
 SPEC = {"date": "date_week", "target": "y", "channels": ["x1", "x2"], "controls": ["event_1"]}
@@ -211,14 +210,14 @@ def test_gap_names_both_dates_and_expected_step(weekly: pd.DataFrame) -> None:
     df = weekly.drop(index=6)  # 2018-05-14 missing
     with data_error("Column 'date_week' has a gap between rows 6 and 7",
                 "expected weekly dates 7 days apart, but 2018-05-07 is followed by "
-                "2018-05-21 (14 days)"):
+                "2018-05-21 (14 days; expected 2018-05-14)"):
         check(df)
 
 
 def test_step_shorter_than_usual_is_irregular(weekly: pd.DataFrame) -> None:
     weekly.loc[11, "date_week"] = "2018-06-13"  # a Wednesday, 2 days after row 11 (2018-06-11)
     with data_error("has an irregular step between rows 11 and 12", "2018-06-11 is followed by "
-                "2018-06-13 (2 days); 2 steps are irregular in all"):
+                "2018-06-13 (2 days; expected 2018-06-18); 2 steps are irregular in all"):
         check(weekly)
 
 
@@ -226,7 +225,7 @@ def test_daily_gap_says_daily() -> None:
     dates = pd.date_range("2024-01-01", periods=10).delete(4)
     df = pd.DataFrame({"day": dates, "x1": 1.0})
     with data_error("expected daily dates 1 day apart, but 2024-01-04 is followed by 2024-01-06 "
-                    "(2 days)"):
+                    "(2 days; expected 2024-01-05)"):
         validate_data(df, date="day", target=None, channels=["x1"])
 
 
@@ -288,21 +287,28 @@ def test_all_zero_channel(weekly: pd.DataFrame) -> None:
         check(weekly)
 
 
-# --- infer_step_days -----------------------------------------------------------------
+# --- monthly data ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("freq", "step"), [("D", 1), ("7D", 7), ("14D", 14)])
-def test_infer_step_days_regular(freq: str, step: int) -> None:
-    assert infer_step_days(pd.date_range("2020-01-06", periods=8, freq=freq)) == step
+@pytest.mark.parametrize("freq", ["MS", "ME", "QS"])
+def test_calendar_months_are_even_steps(freq: str) -> None:
+    """Monthly and quarterly dates are 28 to 92 days apart, and regular."""
+    dates = pd.date_range("2019-01-31" if freq == "ME" else "2019-01-01", periods=30, freq=freq)
+    df = pd.DataFrame({"month": dates, "y": 1.0, "x1": 1.0})
+    out = validate_data(df, date="month", target="y", channels=["x1"])
+    assert list(out["month"]) == list(dates)
 
 
-def test_infer_step_days_uses_most_common_step_ignoring_order_and_duplicates() -> None:
-    dates = pd.to_datetime(["2020-01-20", "2020-01-06", "2020-01-13", "2020-02-10", "2020-01-13"])
-    assert infer_step_days(dates) == 7  # steps 7, 7, 21
+def test_missing_month_is_a_gap_naming_the_month_expected() -> None:
+    dates = pd.date_range("2019-01-01", periods=12, freq="MS").delete(5)  # no June
+    df = pd.DataFrame({"month": dates, "x1": 1.0})
+    with data_error("has a gap between rows 5 and 6", "expected monthly dates 1 calendar month apart, but "
+                    "2019-05-01 is followed by 2019-07-01 (61 days; expected 2019-06-01)"):
+        validate_data(df, date="month", target=None, channels=["x1"])
 
 
-def test_infer_step_days_rejects_sub_daily_and_single_dates() -> None:
-    with data_error("not a whole number of days"):
-        infer_step_days(pd.date_range("2020-01-01", periods=5, freq="12h"))
-    with data_error("from 1 distinct date", "expected at least 2"):
-        infer_step_days(pd.to_datetime(["2020-01-01", "2020-01-01"]))
+def test_month_end_dates_step_by_month_ends() -> None:
+    dates = pd.DatetimeIndex(["2019-01-31", "2019-02-28", "2019-03-31", "2019-04-30", "2019-05-30"])
+    df = pd.DataFrame({"month": dates, "x1": 1.0})
+    with data_error("has an irregular step between rows 4 and 5", "expected 2019-05-31"):
+        validate_data(df, date="month", target=None, channels=["x1"])

@@ -47,6 +47,7 @@ def dataset_command(
     import tomli_w
 
     from mediamix.config.io import read_toml
+    from mediamix.data.cadence import Cadence
     from mediamix.output import atomic_folder
     from mediamix.simulate import simulate_from_spec
 
@@ -57,7 +58,7 @@ def dataset_command(
         (tmp / "truth.json").write_text(json.dumps(dataset.truth, indent=2) + "\n", encoding="utf-8")
         (tmp / "mmm.toml").write_text(tomli_w.dumps(dataset.config), encoding="utf-8")
     console.print(
-        f"Wrote {out}/ (data.csv, truth.json, mmm.toml): {len(dataset.data)} weeks, "
-        f"channels {', '.join(dataset.truth['channels'])}",
+        f"Wrote {out}/ (data.csv, truth.json, mmm.toml): {len(dataset.data)} rows "
+        f"({Cadence.of(dataset.data['date']).adjective}), channels {', '.join(dataset.truth['channels'])}",
         markup=False, highlight=False,
     )

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mediamix.data.cadence import Cadence
 from mediamix.errors import ConfigError, DataError, did_you_mean
 
-__all__ = ["validate_data", "infer_step_days"]
+__all__ = ["validate_data"]
 
 _MAX_SHOWN = 5  # offending rows listed in one message
-_STEP_NAMES = {1: "daily", 7: "weekly"}
 
 
 def validate_data(
@@ -103,39 +103,6 @@ def validate_data(
             "learn its effect. Remove it from the channels or check the data."
         )
     return pd.DataFrame({date: dates, **numeric})
-
-
-def infer_step_days(dates: Any) -> int:
-    """Infer the spacing of a date series as the most common step, in days.
-
-    Parameters
-    ----------
-    dates : array-like of datetime-like
-        The dates (Series, DatetimeIndex, list...); NaT and repeats are dropped, the rest sorted.
-
-    Returns
-    -------
-    int
-        The most common difference between consecutive dates, in days
-        (7 for weekly data, 1 for daily); ties go to the smaller step.
-
-    Raises
-    ------
-    DataError
-        If there are fewer than two distinct dates, or the step is not whole days.
-    """
-    index = pd.DatetimeIndex(dates).dropna().unique().sort_values()
-    if len(index) < 2:
-        n_dates = _plural(len(index), "distinct date")
-        raise DataError(f"Cannot infer the date step from {n_dates}; expected at least 2.")
-    step = pd.Series(index).diff().dropna().mode().iloc[0]
-    days = step / pd.Timedelta(days=1)
-    if days != round(days):
-        raise DataError(
-            f"The most common step between dates is {step}, not a whole number of days; "
-            "expected evenly spaced dates such as daily or weekly."
-        )
-    return int(round(days))
 
 
 def _check_spec(
@@ -272,21 +239,23 @@ def _check_date_order(dates: pd.Series, name: str) -> None:
 
 
 def _check_even_steps(dates: pd.Series, name: str) -> None:
-    """Consecutive dates are one step apart, the step being the most common one."""
+    """Consecutive dates are one step apart: the most common step in days, or calendar months (see
+    :class:`~mediamix.data.cadence.Cadence`)."""
     if len(dates) < 2:
         return
-    step = infer_step_days(dates)
-    diffs = np.diff(dates.to_numpy()) / np.timedelta64(1, "D")
-    off = np.flatnonzero(diffs != step)
+    cadence = Cadence.of(dates)
+    index = pd.DatetimeIndex(dates)
+    expected = pd.DatetimeIndex(cadence.shift(index[:-1], 1))
+    off = np.flatnonzero(index[1:] != expected)
     if off.size:
         i = int(off[0])
-        kind = "a gap" if diffs[i] > step else "an irregular step"
-        label = f"{_STEP_NAMES[step]} " if step in _STEP_NAMES else ""
+        kind = "a gap" if index[i + 1] > expected[i] else "an irregular step"
         total = f"; {off.size} steps are irregular in all" if off.size > 1 else ""
+        days = (index[i + 1] - index[i]) / pd.Timedelta(days=1)
         raise DataError(
-            f"Column '{name}' has {kind} between rows {i + 1} and {i + 2}: expected "
-            f"{label}dates {_plural(step, 'day')} apart, but {_fmt_date(dates.iloc[i])} is "
-            f"followed by {_fmt_date(dates.iloc[i + 1])} ({diffs[i]:g} days){total}."
+            f"Column '{name}' has {kind} between rows {i + 1} and {i + 2}: expected {cadence.adjective} dates "
+            f"{cadence.spacing}, but {_fmt_date(dates.iloc[i])} is followed by {_fmt_date(dates.iloc[i + 1])} "
+            f"({days:g} days; expected {_fmt_date(expected[i])}){total}."
         )
 
 

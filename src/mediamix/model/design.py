@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mediamix.config.schema import MMMConfig
-from mediamix.data.validate import infer_step_days
+from mediamix.data.cadence import Cadence
 from mediamix.errors import ConfigError, DataError
 from mediamix.transforms import (
     SEASONAL_PERIODS,
@@ -27,7 +27,6 @@ from mediamix.transforms import (
     fourier_labels,
     linear_trend,
     max_fourier_order,
-    period_starts,
 )
 
 __all__ = ["Scales", "Design", "make_design", "model_coords"]
@@ -49,8 +48,8 @@ class Scales:
         First training date (trend origin).
     span_days : float
         Days from the first to the last training date (trend is 1 there).
-    step_days : int
-        Days between consecutive dates (7 for weekly data).
+    cadence : Cadence
+        The spacing of consecutive dates (7 days for weekly data, calendar months for monthly).
     """
 
     target: float
@@ -58,7 +57,7 @@ class Scales:
     controls: np.ndarray
     start: pd.Timestamp
     span_days: float
-    step_days: int
+    cadence: Cadence
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, config: MMMConfig) -> Scales:
@@ -78,7 +77,7 @@ class Scales:
             controls=controls,
             start=dates[0],
             span_days=float(span),
-            step_days=infer_step_days(dates),
+            cadence=Cadence.of(dates),
         )
 
 
@@ -200,8 +199,9 @@ def make_design(
 def _event_columns(frame: pd.DataFrame, config: MMMConfig, scales: Scales) -> np.ndarray:
     """One 0/1 column per ``[[model.events]]`` entry, dims (date, event), for ``frame``'s dates."""
     events = config.model.events
-    dates = period_starts(pd.DatetimeIndex(frame[config.data.date]), scales.step_days, config.data.date_marks)
-    columns = [event_dummy(dates, event.dates, event.window, scales.step_days) for event in events]
+    marks = config.data.date_marks
+    dates = scales.cadence.period_starts(pd.DatetimeIndex(frame[config.data.date]), marks)
+    columns = [event_dummy(dates, event.dates, event.window, scales.cadence.of_period_starts(marks)) for event in events]
     return np.column_stack(columns) if columns else np.zeros((len(frame), 0))
 
 
@@ -219,17 +219,18 @@ def _changepoints(t: np.ndarray, n_changepoints: int, scales: Scales) -> tuple[n
     return changepoint_basis(t, locations), names
 
 
-def _check_fourier_order(setting: str, order: int, period_days: float, step_days: int) -> None:
+def _check_fourier_order(setting: str, order: int, period_days: float, cadence: Cadence) -> None:
     """ConfigError if ``[model] setting = order`` has harmonics faster than the data can show."""
-    limit = max_fourier_order(period_days, step_days)
+    limit = max_fourier_order(period_days, cadence.mean_days)
     if order <= limit:
         return
     fix = f"Use at most {limit}" if limit else "Set it to 0"
+    two_rows = 2 * cadence.mean_days
     raise ConfigError(
-        f"[model] {setting} = {order} is too fine for data {step_days} days apart: harmonic {order} of the "
+        f"[model] {setting} = {order} is too fine for data {cadence.spacing}: harmonic {order} of the "
         f"{period_days:g}-day cycle repeats every {period_days / order:.1f} days, and a cycle no longer than "
-        f"two rows ({2 * step_days} days) cannot be told apart from a slower, spurious cycle (aliasing). "
-        f"{fix}."
+        f"two rows ({two_rows:.{0 if two_rows == round(two_rows) else 1}f} days) cannot be told apart from a "
+        f"slower, spurious cycle (aliasing). {fix}."
     )
 
 
@@ -244,15 +245,16 @@ def _seasonal_blocks(dates: pd.DatetimeIndex, config: MMMConfig, scales: Scales)
     """
     m = config.model
     orders = {"weekly": m.weekly_seasonality, "monthly": m.monthly_seasonality}
-    if orders["weekly"] and scales.step_days >= 7:
+    cadence = scales.cadence
+    if orders["weekly"] and cadence.mean_days >= 7:
         raise ConfigError(
             f"[model] weekly_seasonality = {orders['weekly']} needs data less than 7 days apart; these dates are "
-            f"{scales.step_days} days apart, so every row falls on the same day of the week and a weekly cycle "
-            "cannot be estimated. Set weekly_seasonality = 0."
+            f"{cadence.spacing}, so a weekly cycle cannot be estimated (weekly data put every row on the same "
+            "day of the week). Set weekly_seasonality = 0."
         )
-    _check_fourier_order("yearly_seasonality", m.yearly_seasonality, YEAR_DAYS, scales.step_days)
+    _check_fourier_order("yearly_seasonality", m.yearly_seasonality, YEAR_DAYS, cadence)
     for period, order in orders.items():
-        _check_fourier_order(f"{period}_seasonality", order, SEASONAL_PERIODS[period], scales.step_days)
+        _check_fourier_order(f"{period}_seasonality", order, SEASONAL_PERIODS[period], cadence)
     return {
         period: fourier_features(dates, order, SEASONAL_PERIODS[period])
         for period, order in orders.items() if order

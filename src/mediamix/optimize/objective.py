@@ -32,15 +32,16 @@ class PlanEvaluator:
         Horizon length.
     discount_rate : float, default=0.0
         Yearly discount of later returns.
-    step_days : int, default=7
-        Days per period, to turn the yearly rate into a per-period one.
+    step_days : float, default=7.0
+        Days per period (on average: a calendar month is 30.44), to turn the yearly rate into a
+        per-period one.
     """
 
     media: MediaResponse
     history: np.ndarray
     weeks: int
     discount_rate: float = 0.0
-    step_days: int = 7
+    step_days: float = 7.0
 
     @property
     def tail(self) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from mediamix.data.cadence import Cadence
 from mediamix.errors import DataError
 from mediamix.priors import Prior
 
@@ -138,10 +139,10 @@ class ReportData:
 
     @property
     def period(self) -> str:
-        """How often a row comes, as an adjective: ``"weekly"``, ``"daily"`` or ``"14-day"`` (chart labels)."""
+        """How often a row comes, as an adjective: ``"weekly"``, ``"daily"``, ``"monthly"``, ``"14-day"``...
+        (chart labels)."""
         dates = pd.DatetimeIndex(self.observed[self.date_column])
-        step = (dates[1] - dates[0]).days if len(dates) > 1 else 7
-        return {7: "weekly", 1: "daily"}.get(step, f"{step}-day")
+        return Cadence.of(dates).adjective if len(dates) > 1 else "weekly"
 
     @property
     def hdi_prob(self) -> float:

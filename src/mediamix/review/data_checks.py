@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mediamix.config.schema import MMMConfig
-from mediamix.data.validate import infer_step_days
+from mediamix.data.cadence import Cadence
 from mediamix.review.findings import Finding, Review, Severity
 from mediamix.transforms import (
     SEASONAL_PERIODS,
@@ -26,7 +26,6 @@ from mediamix.transforms import (
     fourier_features,
     linear_trend,
     max_fourier_order,
-    period_starts,
 )
 
 __all__ = [
@@ -233,7 +232,7 @@ def _spend_variation(spend: np.ndarray, channels: list[str]) -> Finding:
         f"Spend barely varies: {listed} < {MIN_SPEND_CV:g}. The model sees little of what happens at "
         "other spend levels, so the effect leans on the priors.",
         numbers,
-        "Vary the spend (pulse or go dark in some weeks or regions), or calibrate the channel with a lift test.",
+        "Vary the spend (pulse or go dark in some periods or regions), or calibrate the channel with a lift test.",
     )
 
 
@@ -273,10 +272,10 @@ def _regressors(frame: pd.DataFrame, config: MMMConfig, dates: pd.DatetimeIndex)
     """Every column of the mean besides the intercept: channels, controls, trend, seasonality."""
     d, m = config.data, config.model
     out = frame[[*d.channels, *d.controls]].astype(float).copy()
-    step = infer_step_days(dates) if len(dates) > 1 else 1
-    starts = period_starts(dates, step, d.date_marks)
+    cadence = Cadence.of(dates) if len(dates) > 1 else Cadence(days=1)
+    starts = cadence.period_starts(dates, d.date_marks)
     for event in m.events:
-        dummy = event_dummy(starts, event.dates, event.window, step)
+        dummy = event_dummy(starts, event.dates, event.window, cadence.of_period_starts(d.date_marks))
         if 0.0 < dummy.mean() < 1.0:  # an event off (or on) throughout explains nothing here
             out[event.name] = dummy
     if m.trend != "none" and len(dates) > 1:
@@ -289,7 +288,7 @@ def _regressors(frame: pd.DataFrame, config: MMMConfig, dates: pd.DatetimeIndex)
     cycles = {"yearly": (m.yearly_seasonality, YEAR_DAYS),
               **{p: (getattr(m, f"{p}_seasonality"), days) for p, days in SEASONAL_PERIODS.items()}}
     for period, (order, days) in cycles.items():
-        order = min(order, max_fourier_order(days, step))  # the design rejects higher orders at fit
+        order = min(order, max_fourier_order(days, cadence.mean_days))  # the design rejects higher orders at fit
         fourier = fourier_features(dates, order, days)
         for k in range(fourier.shape[1]):
             out[f"seasonality_{period}_{k}"] = fourier[:, k]
@@ -369,10 +368,10 @@ def _target_outliers(y: np.ndarray, target: str, dates: pd.DatetimeIndex) -> Fin
     return Finding(
         "target_outliers", "review",
         f"'{target}' has {rows.size} outlier(s) beyond a robust z of {OUTLIER_Z:g} (median {median:g}): "
-        f"{listed}{more}. Unexplained, they pull the baseline and the channels active that week.",
+        f"{listed}{more}. Unexplained, they pull the baseline and the channels active in those periods.",
         numbers,
         "Check those dates for data errors; if a known event explains them, add it as a control "
-        "(a 0/1 column for the event's weeks).",
+        "(a 0/1 column for the event's periods, or an [[model.events]] entry).",
     )
 
 
@@ -400,8 +399,9 @@ def _target_variation(y: np.ndarray, target: str) -> Finding:
 
 # --------------------------------------------------------------------- helpers
 def _period_unit(dates: pd.DatetimeIndex) -> str:
-    step = infer_step_days(dates) if len(dates) > 1 else 7
-    return {1: "days", 7: "weeks"}.get(step, f"periods of {step} days")
+    cadence = Cadence.of(dates) if len(dates) > 1 else Cadence(days=7)
+    names = {(1, 0): "days", (7, 0): "weeks", (0, 1): "months", (0, 3): "quarters"}
+    return names.get((cadence.days, cadence.months), f"{cadence.adjective} periods")
 
 
 def _day(value: pd.Timestamp) -> str:

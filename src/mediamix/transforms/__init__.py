@@ -23,7 +23,7 @@ from mediamix.transforms.saturation import (
     PowerSaturation,
     TanhSaturation,
 )
-from mediamix.transforms.events import event_dummy, period_starts
+from mediamix.transforms.events import event_dummy
 from mediamix.transforms.seasonality import (
     SEASONAL_PERIODS,
     YEAR_DAYS,
@@ -60,5 +60,4 @@ __all__ = [
     "changepoint_basis",
     "changepoint_locations",
     "event_dummy",
-    "period_starts",
 ]
