@@ -134,3 +134,71 @@ def test_check_accepts_monthly_csv(monthly: SimulatedDataset, tmp_path) -> None:
     assert "expected monthly dates 1 calendar month apart" in result.output
     assert "(expected 2019-11-01)" not in result.output  # the expected date sits after the step's length
     assert "61 days; expected 2019-11-01" in result.output
+
+
+def test_events_in_the_table_follow_its_own_rows() -> None:
+    """Found in review: data dated the 28th marking period ends start their periods on 1 March, 29 March,
+    29 April..., not one grid; an event was put one row early."""
+    from mediamix.config import parse_config
+    from mediamix.model.design import Scales, make_design
+
+    dates = pd.DatetimeIndex(["2021-03-28", "2021-04-28", "2021-05-28", "2021-06-28"])
+    frame = pd.DataFrame({"date": dates, "y": np.arange(4.0) + 1, "x1": 1.0})
+    config = parse_config({
+        "data": {"date": "date", "target": "y", "channels": ["x1"], "date_marks": "end"},
+        "model": {"l_max": 1, "yearly_seasonality": 0, "trend": "none",
+                  "events": [{"name": "a", "dates": ["2021-03-30"]}, {"name": "b", "dates": ["2021-04-29"]}]},
+    })
+    design = make_design(frame, config, Scales.from_frame(frame, config))
+    np.testing.assert_array_equal(design.controls, [[0, 0], [1, 0], [0, 1], [0, 0]])
+
+
+@pytest.mark.parametrize(("freq", "order", "limit"), [("MS", 6, 5), ("QS", 2, 1)])
+def test_yearly_harmonics_at_the_nyquist_limit_are_rejected(freq: str, order: int, limit: int) -> None:
+    """Found in review: order 6 on monthly data (2 on quarterly) passed; its sine is calendar jitter only."""
+    from mediamix import ConfigError
+    from mediamix.config import parse_config
+    from mediamix.model.design import Scales, make_design
+
+    frame = pd.DataFrame({"date": pd.date_range("2019-01-01", periods=40, freq=freq), "y": 1.0, "x1": 1.0})
+    config = parse_config({"data": {"date": "date", "target": "y", "channels": ["x1"]},
+                           "model": {"l_max": 1, "yearly_seasonality": order}})
+    with pytest.raises(ConfigError, match=f"yearly_seasonality = {order} is too fine.*Use at most {limit}"):
+        make_design(frame, config, Scales.from_frame(frame, config))
+
+
+def test_plans_off_the_monthly_grid_are_named_in_months(monthly: SimulatedDataset, monthly_fit: MMM) -> None:
+    mid_month = _future(monthly, 2, 1.0)
+    mid_month["date"] = mid_month["date"] + pd.Timedelta(days=14)
+    with pytest.raises(DataError, match=r"Plan 'late': date 2025-01-15 is not on the other plans' grid of dates "
+                                        r"1 calendar month apart \(monthly\) \(from 2025-01-01\); date every plan "
+                                        r"on the same grid"):
+        monthly_fit.compare_plans({"even": _future(monthly, 3, 1.0), "late": mid_month})
+
+
+def test_a_four_weekly_model_predicts_four_weekly_plans_across_february() -> None:
+    """Found in review: a 2-row plan 28 days apart across February was taken for monthly data and refused."""
+    from mediamix.testing import PriorSampler
+
+    start = pd.Timestamp("2023-01-29") - pd.Timedelta(days=28 * 39)  # the last row: 2023-01-29
+    data = simulate([ChannelSpec("tv")], n_weeks=40, start=str(start.date()), freq="28D", l_max=2, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mmm = MMM.from_config(data.config).fit(data.data, sampler=PriorSampler(), chains=1, draws=20, seed=1)
+    last = data.data["date"].iloc[-1]
+    plan = pd.DataFrame({"date": [last + pd.Timedelta(days=28 * k) for k in (1, 2)], "tv": 1.0})
+    assert plan["date"].dt.day.nunique() == 1  # the case: the same day of two months
+    assert mmm.predict(plan).sizes["date"] == 2
+
+
+@pytest.mark.parametrize("freq", ["B", "SME", "h"])
+def test_simulation_refuses_frequencies_the_library_rejects(freq: str) -> None:
+    from mediamix import ConfigError
+
+    with pytest.raises(ConfigError, match=f"'freq' must be a pandas frequency of evenly spaced dates.*Got '{freq}'"):
+        simulate([ChannelSpec("tv")], n_weeks=20, freq=freq)
+
+
+def test_yearly_simulation_leaves_out_the_yearly_cycle_it_cannot_show() -> None:
+    assert simulate([ChannelSpec("tv")], n_weeks=20, freq="YS").config["model"]["yearly_seasonality"] == 0
+    assert simulate([ChannelSpec("tv")], n_weeks=20, freq="QS").config["model"]["yearly_seasonality"] == 1

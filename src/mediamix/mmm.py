@@ -941,7 +941,7 @@ class MMM:
         window = self._plan_window(frames)
         rows = []
         for name, frame in frames.items():
-            design = self._design_for(_on_window(frame, window, self.config_.data.date, name))
+            design = self._design_for(_on_window(frame, window, self.config_.data.date, name, self.scales_.cadence))
             parts = analysis.decompose(self.posterior, design, self.config_)
             noisy = analysis.predictive(self.posterior, design, self.config_, seed=seed)
             rows.append(
@@ -976,13 +976,22 @@ class MMM:
         return cadence.range(start, periods + self.config_.max_l_max)
 
     def _check_cadence(self, dates: pd.DatetimeIndex, where: str) -> None:
-        """A DataError when new dates are spaced unlike the training dates (weekly vs monthly...)."""
+        """A DataError when new dates do not step as the training dates do (weekly vs monthly...).
+
+        Each step is checked against the fitted cadence rather than the cadence of the new dates
+        inferred anew: two or three four-weekly dates can look like calendar months (28 days apart
+        across February)."""
         cadence = self.scales_.cadence
-        if len(dates) > 1 and Cadence.of(dates) != cadence:
-            raise DataError(
-                f"{where} has dates {Cadence.of(dates).describe()}, but the model was fitted on dates "
-                f"{cadence.describe()}; give one row per period, on the training data's grid."
-            )
+        if len(dates) < 2 or (pd.DatetimeIndex(cadence.shift(dates[:-1], 1)) == dates[1:]).all():
+            return
+        try:
+            spaced = f"dates {Cadence.of(dates).describe()}"
+        except DataError:
+            spaced = "unevenly spaced dates"
+        raise DataError(
+            f"{where} has {spaced}, but the model was fitted on dates {cadence.describe()}; "
+            "give one row per period, on the training data's grid."
+        )
 
 
 
@@ -1041,14 +1050,15 @@ def _read_only(result: Any) -> Any:
     return result
 
 
-def _on_window(frame: pd.DataFrame, window: pd.DatetimeIndex, date: str, name: str) -> pd.DataFrame:
+def _on_window(frame: pd.DataFrame, window: pd.DatetimeIndex, date: str, name: str, cadence: Cadence) -> pd.DataFrame:
     """A plan spread over the comparison window: its own rows, zero spend and controls elsewhere."""
     dates = pd.DatetimeIndex(frame[date])
     off = ~dates.isin(window)
     if off.any():
+        same = "on the same weekday" if cadence.days and cadence.days % 7 == 0 else "on the same grid"
         raise DataError(
-            f"Plan '{name}': date {dates[off][0].date()} is not on the other plans' "
-            f"{(window[1] - window[0]).days}-day grid; date every plan on the same weekday."
+            f"Plan '{name}': date {dates[off][0].date()} is not on the other plans' grid of dates "
+            f"{cadence.describe()} (from {window[0].date()}); date every plan {same}."
         )
     spread = pd.DataFrame({date: window}).merge(frame, on=date, how="left")
     return spread.fillna({column: 0.0 for column in spread.columns if column != date})

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mediamix.errors import ConfigError, did_you_mean
-from mediamix.transforms import ADSTOCKS, SATURATIONS
+from mediamix.data.cadence import Cadence
+from mediamix.errors import ConfigError, DataError, did_you_mean
+from mediamix.transforms import ADSTOCKS, SATURATIONS, YEAR_DAYS, max_fourier_order
 from mediamix.transforms.adstock import GeometricAdstock
 from mediamix.transforms.multiplicative import log_shares
 from mediamix.transforms.saturation import LogisticSaturation
@@ -190,6 +191,19 @@ def _require(name: str, value: Any, ok: bool, expected: str) -> None:
         raise ConfigError(f"Simulation setting '{name}' must be {expected}. Got {value!r}.")
 
 
+def _cadence(start: str, periods: int, freq: Any) -> Cadence:
+    """The cadence of ``freq``'s dates: a ConfigError unless they are whole days, evenly spaced or
+    calendar months apart (what :func:`mediamix.data.validate_data` accepts)."""
+    expected = "a pandas frequency of evenly spaced dates such as \"7D\", \"D\", \"MS\" or \"ME\""
+    try:
+        dates = pd.date_range(start, periods=max(periods, 3), freq=freq)
+        cadence = Cadence.of(dates)
+    except (TypeError, ValueError, DataError):
+        _require("freq", freq, False, expected)
+    _require("freq", freq, list(cadence.range(dates[0], len(dates))) == list(dates), expected)
+    return cadence
+
+
 def _is_int(value: Any, low: int) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low
 
@@ -287,10 +301,8 @@ def simulate(
     names = [c.name for c in channels]
     if len(set(names)) != len(names):
         raise ConfigError(f"Channel names must be unique. Got {names}.")
-    try:
-        dates = pd.date_range(start, periods=n_weeks, freq=freq)
-    except (TypeError, ValueError):
-        _require("freq", freq, False, "a pandas frequency such as \"7D\", \"D\", \"MS\" or \"ME\"")
+    cadence = _cadence(start, n_weeks, freq)
+    dates = cadence.range(pd.date_range(start, periods=1, freq=freq)[0], n_weeks)
     rng = np.random.default_rng(seed)
     t = np.linspace(0.0, 1.0, n_weeks)
     year = ((dates - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=365.25)).to_numpy(dtype=float)
@@ -351,7 +363,7 @@ def simulate(
             "saturation_first": saturation_first,
             "l_max": channels[0].l_max or l_max,
             "normalize_adstock": normalize,
-            "yearly_seasonality": 1 if seasonality else 0,
+            "yearly_seasonality": 1 if seasonality and max_fourier_order(YEAR_DAYS, cadence.mean_days) >= 1 else 0,
             "trend": "linear" if trend else "none",
             "form": form,
             **_channel_overrides(channels, l_max),

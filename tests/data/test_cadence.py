@@ -87,9 +87,24 @@ def test_words_and_lengths() -> None:
     assert Cadence(days=1).spacing == "1 day apart"
     assert Cadence(months=3).spacing == "3 calendar months apart"
     assert Cadence(months=1, month_end=True).describe() == "1 calendar month apart (monthly, on month ends)"
-    assert Cadence(months=1).mean_days == pytest.approx(30.436875)
+    assert Cadence(months=1).mean_days == pytest.approx(30.4375)
     assert Cadence(months=12).mean_days == pytest.approx(12 * MONTH_DAYS)
     with pytest.raises(ValueError, match="not both or neither"):
         Cadence(days=7, months=1)
     with pytest.raises(ValueError, match="month_end applies"):
         Cadence(days=7, month_end=True)
+
+
+@pytest.mark.parametrize("dates", [
+    ["2023-01-29", "2023-02-26", "2023-03-26"],  # 28 days apart, the same day of the month across February
+    ["2021-01-31", "2021-02-28", "2021-03-28"],
+    ["2021-01-04", "2021-02-01", "2021-03-01"],
+])
+def test_four_weekly_dates_stay_four_weekly_across_february(dates: list[str]) -> None:
+    """Found in review: three four-weekly dates across a non-leap February look like months."""
+    assert Cadence.of(pd.to_datetime(dates)) == Cadence(days=28)
+
+
+def test_dates_in_the_same_month_are_no_monthly_cadence() -> None:
+    """Found in review: the most common month step was 0 here, and Cadence(months=0) raised a ValueError."""
+    assert Cadence.of(pd.to_datetime(["2021-02-01", "2021-03-01", "2021-03-29"])).days == 28

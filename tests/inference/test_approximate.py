@@ -8,7 +8,7 @@ import pytest
 
 from mediamix import MMM, SamplingError
 from mediamix.inference import diagnose, get_approximation
-from mediamix.inference.approximate import AdviApproximation, LaplaceApproximation, pareto_k
+from mediamix.inference.approximate import AdviApproximation, LaplaceApproximation, importance_resample, pareto_k
 
 #: Normal-normal model: mu ~ N(0, 10²), y_i ~ N(mu, 1). Its posterior is N(m, s²) (conjugate, by hand).
 Y = np.array([1.2, 0.4, 2.1, 1.7, 0.9, 1.4])
@@ -37,6 +37,8 @@ def test_laplace_is_exact_on_a_gaussian_posterior() -> None:
     assert abs(draws.mean() - POST_MEAN) < 4 * np.sqrt(POST_VAR / 4000)
     assert draws.std() == pytest.approx(np.sqrt(POST_VAR), rel=0.05)
     assert post.attrs["method"] == "map" and post.attrs["approximate"] == 1
+    # q is p up to the finite differences: the importance weights are all but equal.
+    assert post.attrs["resampled"] == 0 or post.attrs["importance_ess"] > 0.99 * 4000
     assert result.idata["sample_stats"]["lp"].shape == (1, 4000)
 
 
@@ -121,6 +123,41 @@ def test_pareto_k_grows_as_the_approximation_gets_narrower_than_the_target() -> 
     ks = [pareto_k(-0.5 * (x / s) ** 2, log_q) for s in (1.2, 2.0, 8.0)]
     assert ks[0] < 0.5 and ks[0] < ks[1] < ks[2] and ks[2] > 0.7
     assert np.isnan(pareto_k(log_q, log_q))  # q is p: every ratio is 1
+
+
+def test_importance_resampling_moves_draws_of_q_to_the_target_and_drops_strays() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(8000)  # draws of q = N(0, 1)
+    log_q = -0.5 * x**2
+    lp = -0.5 * (x - 0.3) ** 2  # target N(0.3, 1)
+    lp[[5, 50, 500]] = [-np.inf, -1.3e7, np.nan]  # draws where the target has no mass
+    index, ess = importance_resample(lp, log_q, rng)
+    assert index.size == x.size
+    assert not np.isin([5, 50, 500], index).any()
+    assert x[index].mean() == pytest.approx(0.3, abs=0.04)
+    assert x.mean() == pytest.approx(0.0, abs=0.04)
+    assert 0.85 * x.size < ess < 0.95 * x.size  # shifted by 0.3 sd: ESS = n·exp(-0.09) ≈ 0.91 n
+
+
+def test_laplace_on_a_skewed_posterior_is_corrected_by_importance_resampling() -> None:
+    """sigma | y with a HalfNormal(2) prior: its log is not Gaussian, so the Laplace approximation at the
+    mode of log sigma is ~10% low on the mean (0.62 vs 0.69); resampled by the importance weights it is
+    within 4% (measured 0.674-0.699 over five seeds)."""
+    from scipy import integrate, stats
+
+    centered = Y - Y.mean()
+    with pm.Model() as model:
+        sigma = pm.HalfNormal("sigma", 2.0)
+        pm.Normal("y", 0.0, sigma, observed=centered)
+
+    def density(s: float) -> float:
+        return stats.halfnorm(scale=2.0).pdf(s) * np.prod(stats.norm(0.0, s).pdf(centered))
+
+    true_mean = integrate.quad(lambda s: s * density(s), 0, 50)[0] / integrate.quad(density, 0, 50)[0]
+    post = run(LaplaceApproximation(), model, seed=3).idata["posterior"]
+    assert post.attrs["pareto_k"] <= 0.7 and post.attrs["resampled"] == 1
+    assert post.attrs["importance_ess"] > 2000
+    assert float(post["sigma"].mean()) == pytest.approx(true_mean, rel=0.04)
 
 
 def test_unknown_approximation_is_an_error() -> None:

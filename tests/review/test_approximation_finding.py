@@ -21,7 +21,12 @@ def test_convergence_is_not_checked_for_an_approximation(prior_fit: MMM) -> None
     assert finding.check == "approximation" and finding.severity == "review"
     assert finding.message.startswith("Approximate fit (map): convergence not checked")
     assert "Refit with NUTS" in finding.next_step and "before acting" in finding.next_step
-    assert finding.numbers["pareto_k"] == 0.5
+    assert finding.numbers["pareto_k"] == 0.5 and finding.numbers["resampled"] is False
+    tree = approximate_tree(prior_fit)
+    tree["posterior"].attrs["resampled"] = 1
+    [finding] = convergence_findings(tree)
+    assert finding.numbers["resampled"] is True
+    assert "close to the posterior in shape, and its draws were importance-resampled (PSIS)" in finding.message
 
 
 def test_pareto_k_says_whether_the_shape_is_close() -> None:

@@ -20,7 +20,7 @@ def optimize_command(
     bounds: Annotated[Path | None, typer.Option(help="TOML file of per-channel bounds (lower/upper/fixed...).")] = None,
     objective: Annotated[str, typer.Option(help="mean, mean-sd, quantile or cvar.")] = "mean",
     risk: Annotated[float | None, typer.Option(help="k for mean-sd (1); tail share for quantile/cvar (0.1).")] = None,
-    flighting: Annotated[bool, typer.Option("--flighting", help="Optimize each week's spend too (when, not only where).")] = False,
+    flighting: Annotated[bool, typer.Option("--flighting", help="Optimize each period's spend too (when, not only where).")] = False,
     discount_rate: Annotated[float, typer.Option(help="Yearly discount rate of later returns.")] = 0.0,
     allow_unspent: Annotated[bool, typer.Option("--allow-unspent", help="Budget may stay unspent when it does not pay.")] = False,
     target_kpi: Annotated[float | None, typer.Option(help="Scenario: smallest budget reaching this media KPI.")] = None,

@@ -23,9 +23,10 @@ from mediamix.errors import DataError
 
 __all__ = ["Cadence", "MONTH_DAYS"]
 
-#: Average days in a calendar month (Gregorian), for what needs a cadence's length in days
-#: (Fourier limits, discount rates).
-MONTH_DAYS = 365.2425 / 12
+#: Average days in a calendar month, for what needs a cadence's length in days (Fourier limits,
+#: discount rates): a twelfth of the 365.25-day year the Fourier terms use, so that a monthly
+#: table's limit for the yearly cycle falls below 6 harmonics, whose sine is zero at every month.
+MONTH_DAYS = 365.25 / 12
 
 _DAY_NAMES = {1: "daily", 7: "weekly"}
 _MONTH_NAMES = {1: "monthly", 3: "quarterly", 12: "yearly"}
@@ -205,7 +206,10 @@ def _monthly(index: pd.DatetimeIndex) -> Cadence | None:
     "Most", not "all": a table of month ends with one date off is monthly data with an error, which
     validation then reports by row, rather than data 30 days apart.
     """
-    if np.median(np.diff(index.to_numpy()) / np.timedelta64(1, "D")) < 28:
+    steps = np.diff(index.to_numpy()) / np.timedelta64(1, "D")
+    if np.median(steps) < 28:
+        return None
+    if np.all(steps == steps[0]) and steps[0] % 7 == 0:  # four-weekly or 13-weekly: whole weeks, never months
         return None
     if (index == index.normalize()).mean() <= 0.5:
         return None
@@ -214,6 +218,5 @@ def _monthly(index: pd.DatetimeIndex) -> Cadence | None:
         days = index.day.value_counts()
         if days.iloc[0] <= len(index) / 2 or days.index[0] > 28:
             return None
-    numbers = index.year * 12 + index.month
-    steps = pd.Series(np.diff(numbers)).mode()
-    return Cadence(months=int(steps.iloc[0]), month_end=month_end)
+    months = int(pd.Series(np.diff(index.year * 12 + index.month)).mode().iloc[0])
+    return Cadence(months=months, month_end=month_end) if months >= 1 else None

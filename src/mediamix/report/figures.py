@@ -11,18 +11,16 @@ User-supplied names reach matplotlib only as text labels (pixels in the PNG);
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import importlib.util
 import io
 import math
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from mediamix.lazy_modules import unloaded_lazy_modules_hidden
 from mediamix.report.data import ReportData
 
 __all__ = [
@@ -88,7 +86,7 @@ def _chart(func: Callable[..., Any]) -> Callable[..., bytes]:
     def wrapper(*args: Any, **kwargs: Any) -> bytes:
         import matplotlib
 
-        with _unloaded_lazy_modules_hidden(), matplotlib.rc_context(_STYLE):
+        with unloaded_lazy_modules_hidden(), matplotlib.rc_context(_STYLE):
             fig = func(*args, **kwargs)
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=DPI, facecolor="white", metadata={"Software": None},
@@ -96,26 +94,6 @@ def _chart(func: Callable[..., Any]) -> Callable[..., bytes]:
         return buffer.getvalue()
 
     return wrapper
-
-
-@contextlib.contextmanager
-def _unloaded_lazy_modules_hidden() -> Iterator[None]:
-    """Hide not-yet-loaded lazy modules (ArviZ registers ``jax`` lazily) from ``sys.modules``.
-
-    matplotlib asks ``sys.modules["jax"].Array`` of every array it plots, to
-    recognise JAX arrays without importing JAX; on ArviZ's lazy placeholder that
-    attribute access imports all of JAX (0.4 s measured on the demo's report).
-    No chart draws a JAX array, so the placeholder is set aside while drawing.
-    """
-    hidden = {name: module for name, module in sys.modules.items()
-              if isinstance(module, importlib.util._LazyModule)}  # noqa: SLF001 - the stdlib's own marker type
-    for name in hidden:
-        del sys.modules[name]
-    try:
-        yield
-    finally:
-        for name, module in hidden.items():
-            sys.modules.setdefault(name, module)
 
 
 def _figure(height: float, width: float = WIDTH, layout: Literal["constrained"] | None = "constrained") -> Any:

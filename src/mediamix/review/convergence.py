@@ -83,8 +83,9 @@ def convergence_findings(idata: xr.DataTree) -> list[Finding]:
     if method != "nuts":
         stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
         lp = np.asarray(stats["lp"]).ravel() if "lp" in stats else None
-        return [approximation_finding(method, float(idata["posterior"].attrs.get("pareto_k", np.nan)),
-                                      stray_share(lp) if lp is not None else 0.0)]
+        attrs = idata["posterior"].attrs
+        return [approximation_finding(method, float(attrs.get("pareto_k", np.nan)),
+                                      stray_share(lp) if lp is not None else 0.0, bool(attrs.get("resampled", 0)))]
     posterior = idata["posterior"].to_dataset()
     chains, draws = int(posterior.sizes["chain"]), int(posterior.sizes["draw"])
     stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
@@ -122,7 +123,7 @@ def stray_share(lp: np.ndarray) -> float:
     return float(stray.mean())
 
 
-def approximation_finding(method: str, pareto_k: float, strays: float = 0.0) -> Finding:
+def approximation_finding(method: str, pareto_k: float, strays: float = 0.0, resampled: bool = False) -> Finding:
     """The ``approximation`` finding: ``review``, since nothing shows the draws follow the posterior;
     ``fail`` when some draws are strays (see :func:`stray_share`).
 
@@ -135,6 +136,9 @@ def approximation_finding(method: str, pareto_k: float, strays: float = 0.0) -> 
         the approximation's shape is off in ways importance sampling cannot correct.
     strays : float, default=0.0
         Share of its draws where the posterior has (almost) no mass.
+    resampled : bool, default=False
+        Whether its draws were importance-resampled towards the posterior
+        (:func:`mediamix.inference.approximate.importance_resample`).
     """
     if not np.isfinite(pareto_k):
         shape = "its Pareto k could not be estimated"
@@ -143,19 +147,23 @@ def approximation_finding(method: str, pareto_k: float, strays: float = 0.0) -> 
                  "intervals may be far off")
     else:
         shape = f"Pareto k {pareto_k:.2f} ≤ {PARETO_K_MAX}: close to the posterior in shape"
+        if resampled:
+            shape += ", and its draws were importance-resampled (PSIS) towards the posterior"
     if strays > 0:
         return Finding(
             "approximation", "fail",
             f"Approximate fit ({method}): {strays:.1%} of its draws lie where the posterior has almost no mass "
             f"(log density over {STRAY_SDS:g} robust sds below the median); with equal weights they can move "
             f"means, ROAS and the optimizer's allocation by orders of magnitude; {shape}.",
-            {"method": method, "pareto_k": pareto_k, "pareto_k_max": PARETO_K_MAX, "stray_share": strays},
+            {"method": method, "pareto_k": pareto_k, "pareto_k_max": PARETO_K_MAX, "stray_share": strays,
+             "resampled": resampled},
             "Refit with NUTS (--method nuts) before using these numbers; for a quick draft, try --method advi.",
         )
     return Finding(
         "approximation", "review",
         f"Approximate fit ({method}): convergence not checked (r-hat, ESS and divergences do not apply); {shape}.",
-        {"method": method, "pareto_k": pareto_k, "pareto_k_max": PARETO_K_MAX, "stray_share": strays},
+        {"method": method, "pareto_k": pareto_k, "pareto_k_max": PARETO_K_MAX, "stray_share": strays,
+         "resampled": resampled},
         "Refit with NUTS (--method nuts, or [fit] method = \"nuts\") before acting on these numbers.",
     )
 

@@ -44,7 +44,13 @@ def period_index(dates: pd.DatetimeIndex, when: pd.DatetimeIndex, step: Cadence 
         ``i`` with ``dates[i] <= when < dates[i + 1]`` (the next period's start past the last);
         negative before the first period, ``>= len(dates)`` after the last.
     """
-    return _cadence(step).index_of(pd.DatetimeIndex(dates)[0], pd.DatetimeIndex(when))
+    dates, when, cadence = pd.DatetimeIndex(dates), pd.DatetimeIndex(when), _cadence(step)
+    # Inside the table by the rows themselves (period starts of month-end-marked data dated the 28th
+    # are not one grid: 1 March, 29 March, 29 April...); outside it, continued by the cadence.
+    inside = np.searchsorted(dates.values, when.values, side="right") - 1
+    before = cadence.index_of(dates[0], when)
+    after = len(dates) - 1 + cadence.index_of(dates[-1], when)
+    return np.where(when < dates[0], before, np.where(when >= dates[-1], after, inside))
 
 
 def event_dummy(dates: pd.DatetimeIndex, event_dates: Sequence[Any], window: tuple[int, int],
