@@ -49,10 +49,10 @@ Differences pymc-marketing's API leaves (pmm_worker.py sets the rest to mediamix
   (~0.5 s warm, 2-3 s cold). mediamix computes its derived quantities after sampling too.
 - Diagnostics (r-hat, ESS) use the same ArviZ functions; mediamix's minimum ESS is taken over every
   posterior variable (deterministics included), pymc-marketing's over what its trace holds.
-- Both processes run without Python's cyclic garbage collector, from start to exit (mediamix's CLI
-  turns it off for its one command; the pymc-marketing worker does the same), and end without the
-  interpreter's final collection, so "process s" is start to results written plus a ~0.1 s exit on
-  both sides.
+- Both processes run without Python's cyclic garbage collector and end without the interpreter's
+  final collection: mediamix's CLI turns it off when its command starts (after importing the CLI,
+  ~0.8 s, in which it may still collect), the pymc-marketing worker before its imports. So "process
+  s" is start to results written plus a ~0.1 s exit on both sides.
 
 Cold and warm
 -------------

@@ -226,6 +226,24 @@ def test_the_console_script_ends_without_a_final_collection_and_still_runs_exit_
     assert bad.returncode == 2 and "missing.toml" in bad.stderr
 
 
+def test_a_fit_by_the_console_script_without_the_collector_reads_back_whole(seed_dir: Path, tmp_path: Path) -> None:
+    """The CliRunner tests call ``app``; this one runs the real entry point, which turns the cyclic
+    garbage collector off for the command: the folder it writes must be complete and load."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "fit"
+    done = subprocess.run([sys.executable, "-m", "mediamix", "fit", str(seed_dir / "data.csv"), "--config",
+                           str(seed_dir / "mmm.toml"), "--out", str(out), "--chains", "2", "--draws", "100",
+                           "--tune", "100", "--no-progress"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr
+    fitted = mediamix.load(out)
+    assert dict(fitted.posterior.sizes)["draw"] == 100 and dict(fitted.posterior.sizes)["chain"] == 2
+    assert set(fitted.summary().index) == {"x1", "x2"}
+    assert (out / "report.html").stat().st_size > 100_000
+
+
 @pytest.mark.parametrize("user_opt", [None, "2"])
 def test_the_console_script_has_numba_optimize_at_level_1_unless_the_user_chose(user_opt: str | None) -> None:
     """The level is in numba's config before its code generator exists (built at the first compile)."""
