@@ -17,8 +17,8 @@ from mediamix.review.data_checks import CORRELATION_REVIEW, MAX_ZERO_SHARE, OUTL
 from mediamix.simulate import seed_config, seed_example
 from mediamix.testing import PriorSampler
 
-DATA_CHECKS = ("zero_spend", "zero_spend_run", "constant_spend", "spend_variation", "collinearity", "vif",
-               "data_to_parameters", "target_outliers", "target_variation")
+DATA_CHECKS = ("zero_spend", "zero_spend_run", "constant_spend", "spend_variation", "collinearity", "vif", "events",
+               "data_to_parameters", "adstock_window", "target_outliers", "target_variation")
 
 
 def _config(channels: tuple[str, ...] = ("x1", "x2"), **model: Any) -> MMMConfig:
@@ -58,6 +58,28 @@ def test_the_demo_data_pass_every_check(data: pd.DataFrame) -> None:
     assert review.checks == DATA_CHECKS
     assert review.verdict == "pass", [f.message for f in review.problems()]
     assert all(f.next_step == "" for f in review)
+
+
+def test_an_event_outside_the_data_or_on_every_row_needs_review(data: pd.DataFrame) -> None:
+    """An event whose dates all lie outside the table was a silent all-zero column."""
+    events = [{"name": "launch", "dates": ["2018-06-04"]},  # inside: marks one week
+              {"name": "old_promo", "dates": ["2012-11-23", "2013-11-29"], "window": [1, 1]},
+              {"name": "always", "dates": ["2018-04-02"], "window": [0, 500]}]
+    finding = _finding(_check(data, _config(events=events)), "events")
+    assert finding.severity == "review"
+    assert finding.message.startswith("Event 'old_promo' marks none of the weeks from 2018-04-02 to 2021-08-30")
+    assert "Event 'always' marks every one of them" in finding.message
+    assert finding.numbers["rows_marked"] == [1, 0, len(data)]
+    assert "Check the event's dates" in finding.next_step
+    passing = _finding(_check(data, _config(events=events[:1])), "events")
+    assert passing.severity == "pass" and "'launch' 1" in passing.message
+
+
+def test_an_adstock_window_of_one_period_needs_review(data: pd.DataFrame) -> None:
+    finding = _finding(_check(data, _config(adstock="delayed", l_max=1)), "adstock_window")
+    assert finding.severity == "review"
+    assert "l_max = 1 leaves no carryover for 'x1', 'x2' (delayed: alpha, theta)" in finding.message
+    assert finding.numbers["channel"] == ["x1", "x2"]
 
 
 def test_perfectly_collinear_channels_fail_naming_both(data: pd.DataFrame) -> None:

@@ -35,7 +35,7 @@ def test_check_passes_the_demo_data_and_lists_every_check(seed_dir: Path) -> Non
     result = runner.invoke(app, ["check", str(seed_dir / "data.csv"), "--config", str(seed_dir / "mmm.toml")],
                            env=WIDE)
     assert result.exit_code == 0, result.output
-    assert "Data checks for data.csv: PASS (9 pass)" in result.output
+    assert "Data checks for data.csv: PASS (11 pass)" in result.output
     for check in ("zero_spend", "collinearity", "vif", "data_to_parameters", "target_outliers"):
         assert check in result.output
 

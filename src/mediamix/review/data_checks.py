@@ -14,10 +14,11 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from mediamix.config.schema import MMMConfig
+from mediamix.config.schema import MMMConfig, TransformGroup
 from mediamix.data.cadence import Cadence
 from mediamix.review.findings import Finding, Review, Severity
 from mediamix.transforms import (
+    ADSTOCKS,
     SEASONAL_PERIODS,
     changepoint_basis,
     changepoint_locations,
@@ -121,8 +122,8 @@ def check_data(frame: pd.DataFrame, config: MMMConfig) -> Review:
     -------
     Review
         Findings ``zero_spend``, ``zero_spend_run``, ``constant_spend``,
-        ``spend_variation``, ``collinearity``, ``vif``, ``data_to_parameters``,
-        ``target_outliers`` and ``target_variation``, in that order.
+        ``spend_variation``, ``collinearity``, ``vif``, ``events``, ``data_to_parameters``,
+        ``adstock_window``, ``target_outliers`` and ``target_variation``, in that order.
     """
     d = config.data
     dates = pd.DatetimeIndex(frame[d.date])
@@ -136,7 +137,9 @@ def check_data(frame: pd.DataFrame, config: MMMConfig) -> Review:
         _spend_variation(spend, channels),
         _collinearity(spend, channels),
         _vif(_regressors(frame, config, dates), channels),
+        _events(config, dates, unit),
         _data_to_parameters(len(frame), config),
+        _adstock_window(config),
         _target_outliers(frame[d.target].to_numpy(dtype=float), d.target, dates),
         _target_variation(frame[d.target].to_numpy(dtype=float), d.target),
     ]
@@ -268,16 +271,58 @@ def _collinearity(spend: np.ndarray, channels: list[str]) -> Finding:
     )
 
 
+def _event_dummies(config: MMMConfig, dates: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+    """Each ``[[model.events]]`` entry's 0/1 column over ``dates``, by name."""
+    d = config.data
+    cadence = Cadence.of(dates) if len(dates) > 1 else Cadence(days=1)
+    starts = cadence.period_starts(dates, d.date_marks)
+    return {event.name: event_dummy(starts, event.dates, event.window, cadence.of_period_starts(d.date_marks))
+            for event in config.model.events}
+
+
+def _events(config: MMMConfig, dates: pd.DatetimeIndex, unit: str) -> Finding:
+    """``review`` for an event that marks none of the rows, or all of them: its coefficient cannot be told
+    from nothing, or from the intercept, and keeps its prior."""
+    dummies = _event_dummies(config, dates)
+    marked = {name: int(dummy.sum()) for name, dummy in dummies.items()}
+    numbers = {"event": list(marked), "rows_marked": list(marked.values()), "rows": len(dates)}
+    if not dummies:
+        return Finding("events", "pass", "No [[model.events]] entries.", numbers)
+    span = f"{_day(dates[0])} to {_day(dates[-1])}"
+    none = [name for name, n in marked.items() if n == 0]
+    every = [name for name, n in marked.items() if n == len(dates)]
+    if not none and not every:
+        listed = ", ".join(f"'{name}' {n}" for name, n in marked.items())
+        return Finding("events", "pass", f"Every event marks some of the {len(dates)} {unit} and not all ({listed}).",
+                       numbers)
+    parts = []
+    if none:
+        parts.append(f"{_names(none)} mark{'s' if len(none) == 1 else ''} none of the {unit} from {span} "
+                     "(every date and its window outside them)")
+    if every:
+        parts.append(f"{_names(every)} mark{'s' if len(every) == 1 else ''} every one of them")
+    return Finding(
+        "events", "review",
+        f"{'; '.join(parts)}: such an event cannot be told apart from nothing (or from the intercept), so its "
+        "coefficient keeps its prior and adds only noise.",
+        numbers,
+        "Check the event's dates (their year, and [data] date_marks for period-end dates), or drop it from "
+        "[[model.events]] for this data.",
+    )
+
+
+def _names(names: list[str]) -> str:
+    return ("Event " if len(names) == 1 else "Events ") + ", ".join(f"'{n}'" for n in names)
+
+
 def _regressors(frame: pd.DataFrame, config: MMMConfig, dates: pd.DatetimeIndex) -> pd.DataFrame:
     """Every column of the mean besides the intercept: channels, controls, trend, seasonality."""
     d, m = config.data, config.model
     out = frame[[*d.channels, *d.controls]].astype(float).copy()
     cadence = Cadence.of(dates) if len(dates) > 1 else Cadence(days=1)
-    starts = cadence.period_starts(dates, d.date_marks)
-    for event in m.events:
-        dummy = event_dummy(starts, event.dates, event.window, cadence.of_period_starts(d.date_marks))
+    for name, dummy in _event_dummies(config, dates).items():
         if 0.0 < dummy.mean() < 1.0:  # an event off (or on) throughout explains nothing here
-            out[event.name] = dummy
+            out[name] = dummy
     if m.trend != "none" and len(dates) > 1:
         t = linear_trend(dates, dates[0], (dates[-1] - dates[0]) / pd.Timedelta(days=1))
         out["trend"] = t
@@ -328,6 +373,29 @@ def _vif(regressors: pd.DataFrame, channels: list[str]) -> Finding:
 
 
 # ------------------------------------------------------------------ model size
+def _adstock_window(config: MMMConfig) -> Finding:
+    """``review`` for channels whose adstock window is one period: no carryover, so the adstock's
+    parameters do not enter the fit (with a normalized window, or confound β without) and keep their priors."""
+    short = [g for g in config.transform_groups() if g.l_max == 1]  # every adstock has parameters
+    numbers = {"channel": [c for g in short for c in g.channels], "l_max": 1}
+    if not short:
+        return Finding("adstock_window", "pass", "Every channel's adstock window spans 2 periods or more.", numbers)
+    listed = "; ".join(f"{', '.join(repr(c) for c in g.channels)} ({g.adstock}: {', '.join(_adstock_parameters(g))})"
+                       for g in short)
+    return Finding(
+        "adstock_window", "review",
+        f"l_max = 1 leaves no carryover for {listed}: these adstock parameters do not enter the fit and keep "
+        "their priors, and their prior-posterior overlap will say so.",
+        numbers,
+        "For carryover, set l_max to the periods a spend keeps acting (e.g. 8 for weekly data); if there is "
+        "none, leave l_max = 1 and read the adstock parameters as unused.",
+    )
+
+
+def _adstock_parameters(group: TransformGroup) -> tuple[str, ...]:
+    return tuple(ADSTOCKS[group.adstock].default_priors)
+
+
 def _data_to_parameters(n_rows: int, config: MMMConfig) -> Finding:
     groups = count_parameters(config)
     n_params = sum(groups.values())
