@@ -36,6 +36,7 @@ from mediamix.errors import (
     SamplingError,
 )
 from mediamix.inference import Sampler, approximate_note, diagnose, get_approximation, get_sampler
+from mediamix.inference.diagnostics import pareto_k_limit
 from mediamix.analysis import response
 from mediamix.analysis.media import MediaResponse, thin_draws
 from mediamix.model.design import Design, Scales, make_design, model_coords
@@ -442,7 +443,11 @@ class MMM:
         d = self.diagnostics_
         if not d.approximate:
             return {"method": "nuts", "approximate": False, "sampler": self.config_.fit.sampler}
-        return {"method": d.method, "approximate": True, "pareto_k": d.pareto_k, "note": approximate_note(d.method)}
+        attrs = self.idata_["posterior"].attrs
+        ess = float(attrs.get("importance_ess", np.nan))
+        return {"method": d.method, "approximate": True, "pareto_k": d.pareto_k,
+                "pareto_k_limit": pareto_k_limit(d.chains * d.draws), "resampled": bool(attrs.get("resampled", 0)),
+                "importance_ess": ess if np.isfinite(ess) else None, "note": approximate_note(d.method)}
 
     def review(self, roas_range: tuple[float, float] | None = None) -> Review:
         """The health verdict of the fit: convergence, fit, baseline, ROAS, prior–posterior overlap.

@@ -6,6 +6,7 @@ import json
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import Result
 from typer.testing import CliRunner
@@ -39,6 +40,11 @@ def test_fit_with_method_map_exits_0_and_labels_summary_json(map_fit: tuple[Path
     d = summary["diagnostics"]
     assert d["r_hat_max"] is None and d["converged"] is None and d["divergences"] is None
     assert (d["chains"], d["draws"], d["sampler"]) == (1, 300, "map")
+    fit_label = summary["fit"]
+    assert fit_label["pareto_k_limit"] == pytest.approx(1 - 1 / np.log10(300))  # 0.60 for 300 draws
+    # Resampled exactly when k is within the limit for 300 draws; then the weights' ESS is recorded.
+    assert fit_label["resampled"] is (fit_label["pareto_k"] <= fit_label["pareto_k_limit"])
+    assert (fit_label["importance_ess"] is not None) is fit_label["resampled"]
     assert tomllib.loads((out / "config.toml").read_text())["fit"]["method"] == "map"
 
 

@@ -139,6 +139,17 @@ def test_importance_resampling_moves_draws_of_q_to_the_target_and_drops_strays()
     assert 0.85 * x.size < ess < 0.95 * x.size  # shifted by 0.3 sd: ESS = n·exp(-0.09) ≈ 0.91 n
 
 
+def test_importance_resampling_without_a_tail_to_smooth_uses_plain_weights() -> None:
+    """Found in review: equal ratios (ValueError) and fewer than 5 finite ones (IndexError) crashed PSIS."""
+    rng = np.random.default_rng(0)
+    index, ess = importance_resample(np.zeros(50), np.zeros(50), rng)
+    assert ess == pytest.approx(50) and index.size == 50
+    lp = np.full(10, -np.inf)
+    lp[[2, 7]] = [0.0, np.log(3.0)]  # two draws with mass, weights 1 : 3
+    index, ess = importance_resample(lp, np.zeros(10), rng)
+    assert set(index) <= {2, 7} and ess == pytest.approx(1 / (0.25**2 + 0.75**2))
+
+
 def test_laplace_on_a_skewed_posterior_is_corrected_by_importance_resampling() -> None:
     """sigma | y with a HalfNormal(2) prior: its log is not Gaussian, so the Laplace approximation at the
     mode of log sigma is ~10% low on the mean (0.62 vs 0.69); resampled by the importance weights it is

@@ -67,8 +67,8 @@ def test_an_event_outside_the_data_or_on_every_row_needs_review(data: pd.DataFra
               {"name": "always", "dates": ["2018-04-02"], "window": [0, 500]}]
     finding = _finding(_check(data, _config(events=events)), "events")
     assert finding.severity == "review"
-    assert finding.message.startswith("Event 'old_promo' marks none of the weeks from 2018-04-02 to 2021-08-30")
-    assert "Event 'always' marks every one of them" in finding.message
+    assert finding.message.startswith("Event 'old_promo' marks none of the 179 weeks from 2018-04-02 to 2021-08-30")
+    assert "; Event 'always' marks every one of the 179 weeks. Such an event cannot be told apart" in finding.message
     assert finding.numbers["rows_marked"] == [1, 0, len(data)]
     assert "Check the event's dates" in finding.next_step
     passing = _finding(_check(data, _config(events=events[:1])), "events")
@@ -78,8 +78,14 @@ def test_an_event_outside_the_data_or_on_every_row_needs_review(data: pd.DataFra
 def test_an_adstock_window_of_one_period_needs_review(data: pd.DataFrame) -> None:
     finding = _finding(_check(data, _config(adstock="delayed", l_max=1)), "adstock_window")
     assert finding.severity == "review"
-    assert "l_max = 1 leaves no carryover for 'x1', 'x2' (delayed: alpha, theta)" in finding.message
+    assert finding.message == ("l_max = 1 leaves no carryover: the adstock parameters of 'x1', 'x2' (delayed: alpha, "
+                               "theta) do not enter the fit and keep their priors.")
     assert finding.numbers["channel"] == ["x1", "x2"]
+    # Unnormalized, the one weight of a delayed or Weibull-PDF window still depends on the parameters.
+    raw = _finding(_check(data, _config(adstock="weibull_pdf", l_max=1, normalize_adstock=False)), "adstock_window")
+    assert "those of 'x1', 'x2' (weibull_pdf: weibull_shape, weibull_scale) only scale the channel's effect" in raw.message
+    raw_geometric = _finding(_check(data, _config(l_max=1, normalize_adstock=False)), "adstock_window")
+    assert "(geometric: alpha) do not enter the fit" in raw_geometric.message
 
 
 def test_perfectly_collinear_channels_fail_naming_both(data: pd.DataFrame) -> None:

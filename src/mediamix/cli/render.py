@@ -67,7 +67,8 @@ def print_summary(console: Console, summary: dict[str, Any], truth: dict[str, An
         console.print(
             f"Diagnostics: [bold yellow]approximate fit ({escape(str(fit.get('method')))})[/] — convergence not "
             f"checked (r-hat, ESS and divergences are NUTS diagnostics); Pareto k {fmt(fit.get('pareto_k'), 2)} "
-            f"({_shape(fit.get('pareto_k'))}); {d.get('chains', '?')} chain × {d.get('draws', '?')} draws",
+            f"({_shape(fit.get('pareto_k'), fit.get('pareto_k_limit', 0.7))}); {d.get('chains', '?')} chain × "
+            f"{d.get('draws', '?')} draws{_resampled(fit)}",
             highlight=False,
         )
         _print_timing(console, summary.get("timing", {}), "fitting")
@@ -81,13 +82,21 @@ def print_summary(console: Console, summary: dict[str, Any], truth: dict[str, An
     _print_timing(console, summary.get("timing", {}), "sampling")
 
 
-def _shape(pareto_k: float | None) -> str:
-    """What an approximation's Pareto k says, in a few words (0.7: Yao et al. 2018)."""
+def _shape(pareto_k: float | None, limit: float) -> str:
+    """What an approximation's Pareto k says, in a few words (its limit: ``pareto_k_limit`` of the draws)."""
     if pareto_k is None or pareto_k != pareto_k:
         return "not estimated"
-    if pareto_k <= 0.7:
+    if pareto_k <= limit:
         return "close to the posterior in shape"
-    return "above 0.7: it differs from the posterior; means and intervals may be far off"
+    return f"above {limit:.2g}: it differs from the posterior; means and intervals may be far off"
+
+
+def _resampled(fit: dict[str, Any]) -> str:
+    """``", importance-resampled (effective sample size 255)"`` for a resampled approximation."""
+    if not fit.get("resampled"):
+        return ""
+    ess = fit.get("importance_ess")
+    return f", importance-resampled (effective sample size {ess:.0f})" if ess else ", importance-resampled"
 
 
 def _print_timing(console: Console, t: dict[str, Any], phase: str) -> None:

@@ -127,13 +127,18 @@ def verdict(diagnostics: Mapping[str, Any], problems: tuple[str, ...] | list[str
 
 def _approximate_verdict(fit: Mapping[str, Any], diagnostics: Mapping[str, Any]) -> dict[str, Any]:
     method, k = fit.get("method", "?"), fit.get("pareto_k")
+    limit = float(fit.get("pareto_k_limit", PARETO_K_MAX))
     if k is None or not math.isfinite(float(k)):
         shape = "Its Pareto k could not be estimated."
-    elif float(k) > PARETO_K_MAX:
-        shape = (f"Its Pareto k is {float(k):.2f} (above {PARETO_K_MAX}): its shape differs from the posterior's, "
+    elif float(k) > limit:
+        shape = (f"Its Pareto k is {float(k):.2f} (above {limit:.2g}): its shape differs from the posterior's, "
                  "so its means and intervals may be far off.")
     else:
-        shape = f"Its Pareto k is {float(k):.2f} (at most {PARETO_K_MAX}): close to the posterior in shape."
+        shape = f"Its Pareto k is {float(k):.2f} (at most {limit:.2g}): close to the posterior in shape."
+        if fit.get("resampled"):
+            ess = fit.get("importance_ess")
+            weight = f" (effective sample size {float(ess):.0f})" if ess else ""
+            shape += f" Its draws were importance-resampled towards the posterior{weight}."
     return {
         "ok": False,
         "approximate": True,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from mediamix.inference.diagnostics import ESS_MIN, PARETO_K_MAX, RHAT_MAX, fit_method
+from mediamix.inference.diagnostics import ESS_MIN, PARETO_K_MAX, RHAT_MAX, fit_method, pareto_k_limit
 from mediamix.review.findings import Finding, Severity
 
 __all__ = [
@@ -84,8 +84,10 @@ def convergence_findings(idata: xr.DataTree) -> list[Finding]:
         stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
         lp = np.asarray(stats["lp"]).ravel() if "lp" in stats else None
         attrs = idata["posterior"].attrs
+        draws = int(idata["posterior"].sizes["chain"] * idata["posterior"].sizes["draw"])
         return [approximation_finding(method, float(attrs.get("pareto_k", np.nan)),
-                                      stray_share(lp) if lp is not None else 0.0, bool(attrs.get("resampled", 0)))]
+                                      stray_share(lp) if lp is not None else 0.0, bool(attrs.get("resampled", 0)),
+                                      draws, float(attrs.get("importance_ess", np.nan)))]
     posterior = idata["posterior"].to_dataset()
     chains, draws = int(posterior.sizes["chain"]), int(posterior.sizes["draw"])
     stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
@@ -123,7 +125,8 @@ def stray_share(lp: np.ndarray) -> float:
     return float(stray.mean())
 
 
-def approximation_finding(method: str, pareto_k: float, strays: float = 0.0, resampled: bool = False) -> Finding:
+def approximation_finding(method: str, pareto_k: float, strays: float = 0.0, resampled: bool = False,
+                          draws: int | None = None, importance_ess: float = float("nan")) -> Finding:
     """The ``approximation`` finding: ``review``, since nothing shows the draws follow the posterior;
     ``fail`` when some draws are strays (see :func:`stray_share`).
 
@@ -132,38 +135,46 @@ def approximation_finding(method: str, pareto_k: float, strays: float = 0.0, res
     method : str
         The approximation (``"advi"``, ``"map"``).
     pareto_k : float
-        Its Pareto k (NaN when unknown): above :data:`~mediamix.inference.diagnostics.PARETO_K_MAX`
+        Its Pareto k (NaN when unknown): above its limit (see ``draws``)
         the approximation's shape is off in ways importance sampling cannot correct.
     strays : float, default=0.0
         Share of its draws where the posterior has (almost) no mass.
     resampled : bool, default=False
         Whether its draws were importance-resampled towards the posterior
         (:func:`mediamix.inference.approximate.importance_resample`).
+    draws : int, optional
+        How many draws it has: the Pareto k limit is :func:`~mediamix.inference.diagnostics.pareto_k_limit`
+        of it (:data:`~mediamix.inference.diagnostics.PARETO_K_MAX` when not given).
+    importance_ess : float, default=nan
+        The importance weights' effective sample size, when resampled.
     """
+    limit = pareto_k_limit(draws) if draws else PARETO_K_MAX
+    at = f" (the limit for {draws} draws)" if draws and limit < PARETO_K_MAX else ""
     if not np.isfinite(pareto_k):
         shape = "its Pareto k could not be estimated"
-    elif pareto_k > PARETO_K_MAX:
-        shape = (f"Pareto k {pareto_k:.2f} > {PARETO_K_MAX}: its shape differs from the posterior's, so its means and "
-                 "intervals may be far off")
+    elif pareto_k > limit:
+        shape = (f"Pareto k {pareto_k:.2f} > {limit:.2g}{at}: its shape differs from the posterior's, so its means "
+                 "and intervals may be far off")
     else:
-        shape = f"Pareto k {pareto_k:.2f} ≤ {PARETO_K_MAX}: close to the posterior in shape"
+        shape = f"Pareto k {pareto_k:.2f} ≤ {limit:.2g}{at}: close to the posterior in shape"
         if resampled:
-            shape += ", and its draws were importance-resampled (PSIS) towards the posterior"
+            ess = f"; effective sample size {importance_ess:.0f} of {draws}" if draws and importance_ess > 0 else ""
+            shape += f", and its draws were importance-resampled (PSIS{ess}) towards the posterior"
     if strays > 0:
         return Finding(
             "approximation", "fail",
             f"Approximate fit ({method}): {strays:.1%} of its draws lie where the posterior has almost no mass "
             f"(log density over {STRAY_SDS:g} robust sds below the median); with equal weights they can move "
             f"means, ROAS and the optimizer's allocation by orders of magnitude; {shape}.",
-            {"method": method, "pareto_k": pareto_k, "pareto_k_max": PARETO_K_MAX, "stray_share": strays,
-             "resampled": resampled},
+            {"method": method, "pareto_k": pareto_k, "pareto_k_max": limit, "stray_share": strays,
+             "resampled": resampled, "importance_ess": importance_ess},
             "Refit with NUTS (--method nuts) before using these numbers; for a quick draft, try --method advi.",
         )
     return Finding(
         "approximation", "review",
         f"Approximate fit ({method}): convergence not checked (r-hat, ESS and divergences do not apply); {shape}.",
-        {"method": method, "pareto_k": pareto_k, "pareto_k_max": PARETO_K_MAX, "stray_share": strays,
-         "resampled": resampled},
+        {"method": method, "pareto_k": pareto_k, "pareto_k_max": limit, "stray_share": strays,
+         "resampled": resampled, "importance_ess": importance_ess},
         "Refit with NUTS (--method nuts, or [fit] method = \"nuts\") before acting on these numbers.",
     )
 

@@ -297,13 +297,13 @@ def _events(config: MMMConfig, dates: pd.DatetimeIndex, unit: str) -> Finding:
                        numbers)
     parts = []
     if none:
-        parts.append(f"{_names(none)} mark{'s' if len(none) == 1 else ''} none of the {unit} from {span} "
-                     "(every date and its window outside them)")
+        parts.append(f"{_names(none)} mark{'s' if len(none) == 1 else ''} none of the {len(dates)} {unit} from "
+                     f"{span} (every date and its window outside them)")
     if every:
-        parts.append(f"{_names(every)} mark{'s' if len(every) == 1 else ''} every one of them")
+        parts.append(f"{_names(every)} mark{'s' if len(every) == 1 else ''} every one of the {len(dates)} {unit}")
     return Finding(
         "events", "review",
-        f"{'; '.join(parts)}: such an event cannot be told apart from nothing (or from the intercept), so its "
+        f"{'; '.join(parts)}. Such an event cannot be told apart from nothing (or from the intercept), so its "
         "coefficient keeps its prior and adds only noise.",
         numbers,
         "Check the event's dates (their year, and [data] date_marks for period-end dates), or drop it from "
@@ -374,26 +374,39 @@ def _vif(regressors: pd.DataFrame, channels: list[str]) -> Finding:
 
 # ------------------------------------------------------------------ model size
 def _adstock_window(config: MMMConfig) -> Finding:
-    """``review`` for channels whose adstock window is one period: no carryover, so the adstock's
-    parameters do not enter the fit (with a normalized window, or confound β without) and keep their priors."""
+    """``review`` for channels whose adstock window is one period: no carryover. The adstock's parameters
+    then either do not enter the fit at all (the one weight is 1) or only scale the channel's effect,
+    which β does too (a raw ``delayed`` or ``weibull_pdf`` weight), so the data cannot tell them apart."""
     short = [g for g in config.transform_groups() if g.l_max == 1]  # every adstock has parameters
     numbers = {"channel": [c for g in short for c in g.channels], "l_max": 1}
     if not short:
         return Finding("adstock_window", "pass", "Every channel's adstock window spans 2 periods or more.", numbers)
-    listed = "; ".join(f"{', '.join(repr(c) for c in g.channels)} ({g.adstock}: {', '.join(_adstock_parameters(g))})"
-                       for g in short)
+    unused, scaling = [], []
+    for g in short:
+        names = tuple(ADSTOCKS[g.adstock].default_priors)
+        listed = f"{', '.join(repr(c) for c in g.channels)} ({g.adstock}: {', '.join(names)})"
+        (scaling if _single_weight_varies(g, config.model.normalize_adstock) else unused).append(listed)
+    parts = []
+    if unused:
+        parts.append(f"the adstock parameters of {'; '.join(unused)} do not enter the fit and keep their priors")
+    if scaling:
+        parts.append(f"those of {'; '.join(scaling)} only scale the channel's effect (the one lag's raw weight), "
+                     "as β does, so the data cannot tell them from β")
     return Finding(
         "adstock_window", "review",
-        f"l_max = 1 leaves no carryover for {listed}: these adstock parameters do not enter the fit and keep "
-        "their priors, and their prior-posterior overlap will say so.",
+        f"l_max = 1 leaves no carryover: {'; and '.join(parts)}.",
         numbers,
         "For carryover, set l_max to the periods a spend keeps acting (e.g. 8 for weekly data); if there is "
-        "none, leave l_max = 1 and read the adstock parameters as unused.",
+        "none, keep l_max = 1 with normalize_adstock = true and read the adstock parameters as unused.",
     )
 
 
-def _adstock_parameters(group: TransformGroup) -> tuple[str, ...]:
-    return tuple(ADSTOCKS[group.adstock].default_priors)
+def _single_weight_varies(group: TransformGroup, normalize: bool) -> bool:
+    """Whether the one weight of a 1-period window depends on the adstock's parameters."""
+    adstock = ADSTOCKS[group.adstock](l_max=1, normalize=normalize)
+    names = ADSTOCKS[group.adstock].default_priors
+    low, high = (adstock.weights_np(*[np.array([value]) for _ in names]) for value in (0.3, 0.6))
+    return not np.allclose(low, high)
 
 
 def _data_to_parameters(n_rows: int, config: MMMConfig) -> Finding:
