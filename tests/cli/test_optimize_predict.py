@@ -33,6 +33,18 @@ def _one_line(output: str) -> str:
 # ----------------------------------------------------------------- optimize
 
 
+def test_periods_is_another_name_for_weeks(fit_dir: Path, tmp_path: Path) -> None:
+    """For monthly data a horizon in 'weeks' reads wrong; --periods says the same thing."""
+    results = []
+    for flag in ("--weeks", "--periods"):
+        out = tmp_path / f"{flag.strip('-')}.json"
+        result = runner.invoke(app, ["optimize", str(fit_dir), "--budget", "5", flag, "6", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        results.append(json.loads(out.read_text()))
+    assert results[0]["weeks"] == results[1]["weeks"] == 6
+    assert results[0]["allocation"] == results[1]["allocation"]
+
+
 def test_optimize_writes_the_result_json(fit_dir: Path, prior_fit) -> None:
     before = _listing(fit_dir)
     result = runner.invoke(app, ["optimize", str(fit_dir), "--budget", "5", "--weeks", "8"])

@@ -16,7 +16,8 @@ __all__ = ["optimize_command"]
 def optimize_command(
     folder: Annotated[Path, typer.Argument(help="An output folder written by 'mediamix fit'.")],
     budget: Annotated[float | None, typer.Option(help="Total spend over the horizon (first guess for scenarios).")] = None,
-    weeks: Annotated[int, typer.Option(help="Horizon length in periods.")] = 12,
+    weeks: Annotated[int, typer.Option(
+        "--weeks", "--periods", help="Horizon length in periods of the data (weeks for weekly data, months for monthly).")] = 12,
     bounds: Annotated[Path | None, typer.Option(help="TOML file of per-channel bounds (lower/upper/fixed...).")] = None,
     objective: Annotated[str, typer.Option(help="mean, mean-sd, quantile or cvar.")] = "mean",
     risk: Annotated[float | None, typer.Option(help="k for mean-sd (1); tail share for quantile/cvar (0.1).")] = None,
@@ -30,7 +31,8 @@ def optimize_command(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the result as JSON here (default FOLDER/optimization.json).")] = None,
 ) -> None:
-    """Allocate a budget over channels for the next WEEKS periods and compare it with the historical split."""
+    """Allocate a budget over channels for the next --weeks (or --periods) periods and compare it with the
+    historical split."""
     from mediamix.errors import ConfigError
     from mediamix.mmm import MMM
     from mediamix.output import json_text, write_text_atomic

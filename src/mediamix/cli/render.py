@@ -152,7 +152,7 @@ def print_plan_comparison(console: Console, table_frame: Any) -> None:
     """Print plans side by side: spend, predicted KPI with interval, media part, difference from the first."""
     console.print("Plans: predicted total KPI (94% predictive interval); 'vs first' compares expected KPIs")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0))
-    for header in ("plan", "weeks", "spend", "KPI", "media", "vs first", "P(>first)"):
+    for header in ("plan", "periods", "spend", "KPI", "media", "vs first", "P(>first)"):
         table.add_column(header, justify="left" if header == "plan" else "right", no_wrap=True)
     for row in table_frame.itertuples():
         table.add_row(
