@@ -134,7 +134,7 @@ def test_priors_outside_the_families_keep_the_direct_parametrization(demo) -> No
 def test_prior_numbers_are_one_model_input_so_new_numbers_reuse_the_compiled_code(demo, monkeypatch) -> None:
     """Two priors that differ only in a number compile to the same cached callbacks (keys equal)."""
     import pytensor.link.numba.cache as cache
-    from pytensor.graph.basic import ancestors
+    from pytensor.graph.traversal import ancestors
     from pytensor.graph.basic import Constant
 
     from mediamix import MMM
