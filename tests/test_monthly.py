@@ -174,6 +174,8 @@ def test_plans_off_the_monthly_grid_are_named_in_months(monthly: SimulatedDatase
                                         r"1 calendar month apart \(monthly\) \(from 2025-01-01\); date every plan "
                                         r"on the same grid"):
         monthly_fit.compare_plans({"even": _future(monthly, 3, 1.0), "late": mid_month})
+    with pytest.raises(DataError, match=r"Plan 'late': date 2025-01-15 is not on the other plans' grid"):
+        monthly_fit.compare_plans({"even": _future(monthly, 1, 1.0), "late": mid_month})  # 'late' ends last
 
 
 def test_a_four_weekly_model_predicts_four_weekly_plans_across_february() -> None:

@@ -972,13 +972,10 @@ class MMM:
             self._check_cadence(pd.DatetimeIndex(frame[date]), f"Plan '{name}': column '{date}'")
         start = min(pd.Timestamp(frame[date].iloc[0]) for frame in frames.values())
         end = max(pd.Timestamp(frame[date].iloc[-1]) for frame in frames.values())
-        periods = cadence.steps_between(start, end)
-        if periods is None:
-            raise DataError(
-                f"The plans' dates are not on one {cadence.adjective} grid: {start.date()} and {end.date()} are not "
-                f"a whole number of periods ({cadence.spacing}) apart. Date every plan on the training data's grid."
-            )
-        return cadence.range(start, periods + self.config_.max_l_max)
+        last = int(cadence.index_of(start, [end])[0])
+        if cadence.shift(start, last) != end:  # a plan off the first one's grid: _on_window names it
+            last += 1
+        return cadence.range(start, last + self.config_.max_l_max)
 
     def _check_cadence(self, dates: pd.DatetimeIndex, where: str) -> None:
         """A DataError when new dates do not step as the training dates do (weekly vs monthly...).

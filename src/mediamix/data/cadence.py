@@ -118,17 +118,10 @@ class Cadence:
 
     @property
     def mean_days(self) -> float:
-        """Average length of a period in days (a calendar month: 365.2425 / 12)."""
+        """Average length of a period in days (a calendar month: :data:`MONTH_DAYS`)."""
         return float(self.days) if self.days else self.months * MONTH_DAYS
 
     # ------------------------------------------------------------------ stepping
-    @property
-    def offset(self) -> pd.DateOffset:
-        """One step as a pandas offset."""
-        if self.days:
-            return pd.DateOffset(days=self.days)
-        return pd.offsets.MonthEnd(self.months) if self.month_end else pd.DateOffset(months=self.months)
-
     def shift(self, dates: Any, n: int) -> Any:
         """``dates`` moved ``n`` steps (``n`` may be negative); a Timestamp or a DatetimeIndex."""
         if n == 0:
