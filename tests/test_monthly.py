@@ -204,3 +204,21 @@ def test_simulation_refuses_frequencies_the_library_rejects(freq: str) -> None:
 def test_yearly_simulation_leaves_out_the_yearly_cycle_it_cannot_show() -> None:
     assert simulate([ChannelSpec("tv")], n_weeks=20, freq="YS").config["model"]["yearly_seasonality"] == 0
     assert simulate([ChannelSpec("tv")], n_weeks=20, freq="QS").config["model"]["yearly_seasonality"] == 1
+
+
+def test_month_end_dates_read_as_period_starts_put_events_a_month_early_and_check_says_so() -> None:
+    """Found in review: month-end data with date_marks = "start" (the default) put an event on 29 November
+    into the October row, silently; the simulator now writes date_marks = "end" for month ends."""
+    from mediamix.config import parse_config
+    from mediamix.review import check_data
+
+    data = simulate([ChannelSpec("tv")], n_weeks=36, start="2019-01-01", freq="ME", l_max=2, seed=1)
+    assert data.config["data"]["date_marks"] == "end"
+    raw = {**data.config, "model": {**data.config["model"], "events": [{"name": "promo", "dates": ["2019-11-29"]}]}}
+    as_ends = check_data(data.data, parse_config(raw)).get("events")
+    assert as_ends.severity == "pass"
+    raw["data"] = {**raw["data"], "date_marks": "start"}
+    as_starts = check_data(data.data, parse_config(raw)).get("events")
+    assert as_starts.severity == "review"
+    assert "The dates are month ends, read as the first day of each period" in as_starts.message
+    assert 'set [data] date_marks = "end"' in as_starts.next_step

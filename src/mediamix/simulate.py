@@ -356,7 +356,9 @@ def simulate(
         channel_truth.update(contribution=float(contribution.sum()), roas=float(contribution.sum() / spend.sum()))
     frame = pd.DataFrame({"date": dates, "y": y, **{k: v for k, v in data.items() if k != "date"}})
     config = {
-        "data": {"date": "date", "target": "y", "channels": names, "controls": []},
+        # Month ends mark the month that ends there (events are placed by it).
+        "data": {"date": "date", "target": "y", "channels": names, "controls": [],
+                 **({"date_marks": "end"} if cadence.month_end else {})},
         "model": {
             "adstock": channels[0].adstock,
             "saturation": channels[0].saturation,

@@ -43,6 +43,8 @@ def test_periods_is_another_name_for_weeks(fit_dir: Path, tmp_path: Path) -> Non
         results.append(json.loads(out.read_text()))
     assert results[0]["weeks"] == results[1]["weeks"] == 6
     assert results[0]["allocation"] == results[1]["allocation"]
+    zero = runner.invoke(app, ["optimize", str(fit_dir), "--budget", "5", "--periods", "0"], env={"COLUMNS": "200"})
+    assert zero.exit_code == 2 and "'--weeks' / '--periods'" in zero.output
 
 
 def test_optimize_writes_the_result_json(fit_dir: Path, prior_fit) -> None:

@@ -59,3 +59,18 @@ def test_the_pareto_k_row_reads_its_value_against_the_limit(approximate_html: st
     data = prior_fit.report_data()
     close = render_report(dataclasses.replace(data, summary={**data.summary, "fit": {**FIT, "pareto_k": 0.41}}))
     assert "at most 0.7: close to the posterior in shape" in close
+    assert "independent draws from the approximation" in close
+
+
+def test_the_report_reads_k_against_the_limit_for_its_draws_and_says_draws_were_resampled(prior_fit: MMM) -> None:
+    """Found in review: the row compared k with 0.7 while the banner used the limit for 200 draws (0.57), and
+    resampled draws were called independent."""
+    data = prior_fit.report_data()
+    fit = {**FIT, "method": "map", "pareto_k": 0.64, "pareto_k_limit": 0.565, "resampled": False}
+    above = render_report(dataclasses.replace(data, summary={**data.summary, "fit": fit}))
+    assert "above 0.56: the approximation differs from the posterior in shape" in above
+    assert "at most 0.7" not in above
+    resampled = {**fit, "pareto_k": 0.5, "resampled": True, "importance_ess": 255.4}
+    html = render_report(dataclasses.replace(data, summary={**data.summary, "fit": resampled}))
+    assert "importance-resampled towards the posterior: draws repeat, about 255 effective" in html
+    assert "independent draws from the approximation" not in html

@@ -17,7 +17,7 @@ def optimize_command(
     folder: Annotated[Path, typer.Argument(help="An output folder written by 'mediamix fit'.")],
     budget: Annotated[float | None, typer.Option(help="Total spend over the horizon (first guess for scenarios).")] = None,
     weeks: Annotated[int, typer.Option(
-        "--weeks", "--periods", help="Horizon length in periods of the data (weeks for weekly data, months for monthly).")] = 12,
+        "--weeks", "--periods", min=1, help="Horizon length in periods of the data (weeks for weekly data, months for monthly).")] = 12,
     bounds: Annotated[Path | None, typer.Option(help="TOML file of per-channel bounds (lower/upper/fixed...).")] = None,
     objective: Annotated[str, typer.Option(help="mean, mean-sd, quantile or cvar.")] = "mean",
     risk: Annotated[float | None, typer.Option(help="k for mean-sd (1); tail share for quantile/cvar (0.1).")] = None,

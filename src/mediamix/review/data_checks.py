@@ -288,6 +288,15 @@ def _events(config: MMMConfig, dates: pd.DatetimeIndex, unit: str) -> Finding:
     numbers = {"event": list(marked), "rows_marked": list(marked.values()), "rows": len(dates)}
     if not dummies:
         return Finding("events", "pass", "No [[model.events]] entries.", numbers)
+    if config.data.date_marks == "start" and len(dates) > 1 and Cadence.of(dates).month_end:
+        return Finding(
+            "events", "review",
+            f"The dates are month ends, read as the first day of each period ([data] date_marks = \"start\"): "
+            f"each row's period runs from one month's last day to the next, so an event on the 15th marks the "
+            f"row of the month before ({len(marked)} event(s) placed this way).",
+            numbers,
+            "If each date is the last day of its month, set [data] date_marks = \"end\".",
+        )
     span = f"{_day(dates[0])} to {_day(dates[-1])}"
     none = [name for name, n in marked.items() if n == 0]
     every = [name for name, n in marked.items() if n == len(dates)]
