@@ -222,3 +222,9 @@ def test_month_end_dates_read_as_period_starts_put_events_a_month_early_and_chec
     assert as_starts.severity == "review"
     assert "The dates are month ends, read as the first day of each period" in as_starts.message
     assert 'set [data] date_marks = "end"' in as_starts.next_step
+
+
+def test_a_gap_in_one_of_several_plans_names_the_plan(monthly: SimulatedDataset, monthly_fit: MMM) -> None:
+    gap = _future(monthly, 4, 1.0).drop(index=1)
+    with pytest.raises(DataError, match=r"^Plan 'gappy': Column 'date' has a gap between rows 1 and 2"):
+        monthly_fit.compare_plans({"even": _future(monthly, 3, 1.0), "gappy": gap})

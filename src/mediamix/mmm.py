@@ -941,8 +941,11 @@ class MMM:
             if not isinstance(frame, pd.DataFrame):
                 raise DataError(f"Plan '{name}' must be a DataFrame or a path to a CSV/Parquet file.")
             missing = [c for c in self.config_.data.controls if c not in frame.columns]
-            frames[name] = self._validate(frame.assign(**{c: 0.0 for c in missing}), training=False,
-                                          config=self.config_)
+            try:
+                frames[name] = self._validate(frame.assign(**{c: 0.0 for c in missing}), training=False,
+                                              config=self.config_)
+            except DataError as err:  # which plan: found in review, a gap in one of several plans named none
+                raise DataError(f"Plan '{name}': {err}") from err
         window = self._plan_window(frames)
         rows = []
         for name, frame in frames.items():

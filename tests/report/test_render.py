@@ -261,3 +261,14 @@ def test_infinite_numbers_are_written_as_null() -> None:
 
     assert json.loads(json_text({"kpi": float("inf"), "draws": [float("-inf"), 1.0]})) == {"kpi": None,
                                                                                            "draws": [None, 1.0]}
+
+
+def test_numbers_in_the_thousands_print_whole_not_in_scientific_notation() -> None:
+    """Found in review: a KPI of 2,750 printed as '2.75e+03' in the CLI, 999.99 as '1e+03' in the report."""
+    from mediamix.cli.render import fmt
+    from mediamix.report.render import num
+
+    for show in (fmt, num):
+        assert show(2750.4) == "2,750" and show(999.99) == "1,000" and show(-4321.0) == "-4,321"
+        assert show(999.4) == "999" and show(53.6) == "53.6" and show(0.01234) == "0.0123"
+        assert show(float("nan")) == "n/a"

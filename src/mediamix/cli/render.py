@@ -13,10 +13,13 @@ __all__ = ["print_summary", "print_review", "print_approximate_warning", "fmt", 
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
-    """A number with ``digits`` significant digits, or ``n/a``."""
+    """A number with ``digits`` significant digits (whole numbers from ``10**digits`` on, thousands
+    separated: ``2,750``, not ``2.75e+03``), or ``n/a``."""
     if value is None or value != value:
         return "n/a"
-    return f"{value:,.{digits}g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    if abs(value) >= 10**digits - 0.5:  # 999.7 would round to "1e+03"
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}g}"
 
 
 def _cell(stats: dict[str, float], percent: bool = False) -> str:

@@ -54,7 +54,7 @@ def num(value: float | None, digits: int = 3) -> str:
     if value is None or not math.isfinite(float(value)):
         return "n/a"
     value = float(value)
-    if abs(value) >= 10 ** digits:
+    if abs(value) >= 10**digits - 0.5:  # 999.99 would round to "1e+03"
         return f"{value:,.0f}"
     return f"{value:,.{digits}g}"
 
