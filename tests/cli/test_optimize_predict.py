@@ -33,6 +33,16 @@ def _one_line(output: str) -> str:
 # ----------------------------------------------------------------- optimize
 
 
+def test_the_report_says_how_later_returns_were_discounted(fit_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "fit"
+    shutil.copytree(fit_dir, folder)
+    result = runner.invoke(app, ["optimize", str(folder), "--budget", "5", "--weeks", "8", "--discount-rate", "0.1"])
+    assert result.exit_code == 0, result.output
+    assert "later returns discounted at 10.0% a year" in (folder / "report.html").read_text()
+
+
 def test_periods_is_another_name_for_weeks(fit_dir: Path, tmp_path: Path) -> None:
     """For monthly data a horizon in 'weeks' reads wrong; --periods says the same thing."""
     results = []

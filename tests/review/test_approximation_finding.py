@@ -38,7 +38,7 @@ def test_the_pareto_k_limit_depends_on_the_number_of_draws() -> None:
     assert pareto_k_limit(10) == 0.0 and pareto_k_limit(10**6) == 0.7
     finding = approximation_finding("map", 0.68, draws=1000)
     assert "Pareto k 0.68 > 0.67 (the limit for 1000 draws)" in finding.message
-    assert finding.numbers["pareto_k_max"] == pytest.approx(2 / 3)
+    assert finding.numbers["pareto_k_limit"] == pytest.approx(2 / 3)
     resampled = approximation_finding("map", 0.5, resampled=True, draws=1000, importance_ess=255.4)
     assert "importance-resampled (PSIS; effective sample size 255 of 1000)" in resampled.message
 

@@ -166,14 +166,14 @@ def approximation_finding(method: str, pareto_k: float, strays: float = 0.0, res
             f"Approximate fit ({method}): {strays:.1%} of its draws lie where the posterior has almost no mass "
             f"(log density over {STRAY_SDS:g} robust sds below the median); with equal weights they can move "
             f"means, ROAS and the optimizer's allocation by orders of magnitude; {shape}.",
-            {"method": method, "pareto_k": pareto_k, "pareto_k_max": limit, "stray_share": strays,
+            {"method": method, "pareto_k": pareto_k, "pareto_k_limit": limit, "stray_share": strays,
              "resampled": resampled, "importance_ess": importance_ess},
             "Refit with NUTS (--method nuts) before using these numbers; for a quick draft, try --method advi.",
         )
     return Finding(
         "approximation", "review",
         f"Approximate fit ({method}): convergence not checked (r-hat, ESS and divergences do not apply); {shape}.",
-        {"method": method, "pareto_k": pareto_k, "pareto_k_max": limit, "stray_share": strays,
+        {"method": method, "pareto_k": pareto_k, "pareto_k_limit": limit, "stray_share": strays,
          "resampled": resampled, "importance_ess": importance_ess},
         "Refit with NUTS (--method nuts, or [fit] method = \"nuts\") before acting on these numbers.",
     )
