@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 
@@ -242,6 +243,42 @@ def test_a_fit_by_the_console_script_without_the_collector_reads_back_whole(seed
     assert dict(fitted.posterior.sizes)["draw"] == 100 and dict(fitted.posterior.sizes)["chain"] == 2
     assert set(fitted.summary().index) == {"x1", "x2"}
     assert (out / "report.html").stat().st_size > 100_000
+
+
+def test_the_console_script_draws_part_of_the_report_in_a_helper_and_the_report_is_the_same(
+        seed_dir: Path, tmp_path: Path) -> None:
+    """The real entry point starts the chart helper for ``fit``; the report it writes embeds the PNGs
+    this process draws for the saved fit, byte for byte."""
+    import base64
+    import re
+    import subprocess
+    import sys
+
+    from mediamix.report import chart_process, draw_charts
+
+    if not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("the helper forks on Linux with two CPUs or more only")
+    out = tmp_path / "fit"
+    code = ("import sys\n"
+            "import mediamix.report.charts as charts\n"
+            "result = charts.PendingCharts.result\n"
+            "def traced(self, *args):\n"
+            "    print('charts in parallel:', self.in_parallel)\n"
+            "    return result(self, *args)\n"
+            "charts.PendingCharts.result = traced\n"
+            "from mediamix.cli.app import main\n"
+            f"sys.argv = ['mediamix', 'fit', {str(seed_dir / 'data.csv')!r},"
+            f" '--config', {str(seed_dir / 'mmm.toml')!r}, '--out', {str(out)!r},"
+            " '--chains', '2', '--draws', '100', '--tune', '100', '--no-progress']\n"
+            "main()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "charts in parallel: True" in done.stdout
+    assert "Warning" not in done.stderr
+    assert chart_process.current() is None
+    embedded = [base64.b64decode(uri) for uri in
+                re.findall(r'src="data:image/png;base64,([^"]+)"', (out / "report.html").read_text())]
+    assert embedded == list(draw_charts(mediamix.load(out).report_data()).values())
 
 
 @pytest.mark.parametrize("user_opt", [None, "2"])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import gc
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import typer
@@ -15,7 +17,7 @@ from rich.markup import escape
 
 from mediamix.errors import MediamixError
 
-__all__ = ["app", "main", "err_console", "console", "handle_errors", "REVIEW_FAILED_EXIT_CODE"]
+__all__ = ["app", "main", "chart_helper", "err_console", "console", "handle_errors", "REVIEW_FAILED_EXIT_CODE"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -42,6 +44,17 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def with_chart_helper(func: F) -> F:
+    """Run a command that writes a report inside :func:`chart_helper`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with chart_helper():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 app = typer.Typer(
     name="mediamix",
     help="Bayesian media mix modeling: attribution, ROAS and budget allocation with honest uncertainty.",
@@ -57,12 +70,12 @@ def _register() -> None:
     from mediamix.cli import check, demo, fit, optimize, predict, report, simulate, summary
 
     app.command("check")(handle_errors(check.check_command))
-    app.command("fit")(handle_errors(fit.fit_command))
-    app.command("demo")(handle_errors(demo.demo_command))
+    app.command("fit")(handle_errors(with_chart_helper(fit.fit_command)))
+    app.command("demo")(handle_errors(with_chart_helper(demo.demo_command)))
     app.command("summary")(handle_errors(summary.summary_command))
     app.command("optimize")(handle_errors(optimize.optimize_command))
     app.command("predict")(handle_errors(predict.predict_command))
-    app.command("report")(handle_errors(report.report_command))
+    app.command("report")(handle_errors(with_chart_helper(report.report_command)))
     simulate_app.command("seed")(handle_errors(simulate.seed_command))
     simulate_app.command("dataset")(handle_errors(simulate.dataset_command))
 
@@ -82,9 +95,29 @@ _register()
 
 def main() -> None:
     """Entry point of the ``mediamix`` console script."""
+    global _charts_in_parallel
     _compile_for_one_run()
     _collect_cycles_never()
+    _charts_in_parallel = True
     app()
+
+
+#: Whether commands that write a report start a helper process for its charts (the console script only).
+_charts_in_parallel = False
+
+
+def chart_helper() -> AbstractContextManager[object]:
+    """A :func:`~mediamix.report.charts_in_parallel` block when run by the console script, else nothing.
+
+    Commands that write a report (``fit``, ``demo``, ``report``) enter it first thing, so that the
+    helper's imports overlap with theirs. Only the console script starts a second process; tests
+    and code that call :data:`app` directly draw every chart in their own process.
+    """
+    if not _charts_in_parallel:
+        return contextlib.nullcontext()
+    from mediamix.report import charts_in_parallel
+
+    return charts_in_parallel()
 
 
 #: LLVM optimization level the console script gives numba, unless ``NUMBA_OPT`` is set (see

@@ -34,6 +34,7 @@ __all__ = [
     "adstock_chart",
     "prior_posterior_chart",
     "allocation_chart",
+    "warm_up",
 ]
 
 #: Channel colors (Tableau 10), assigned in channel order and reused on every chart.
@@ -94,6 +95,24 @@ def _chart(func: Callable[..., Any]) -> Callable[..., bytes]:
         return buffer.getvalue()
 
     return wrapper
+
+
+def warm_up() -> None:
+    """Import what the charts use and load the house font, so that the first chart drawn pays for neither.
+
+    For a process that has time to spare before its charts (see :mod:`mediamix.report.chart_process`).
+    """
+    import matplotlib
+    import scipy.stats  # noqa: F401  (the prior chart's kernel density)
+    from matplotlib.lines import Line2D  # noqa: F401
+    from matplotlib.patches import Patch  # noqa: F401
+    from matplotlib.ticker import MaxNLocator  # noqa: F401
+
+    with unloaded_lazy_modules_hidden(), matplotlib.rc_context(_STYLE):
+        fig = _figure(1.0, 1.0)
+        ax = fig.add_subplot()
+        ax.set_title("warm-up")
+        fig.savefig(io.BytesIO(), format="png", dpi=DPI)
 
 
 def _figure(height: float, width: float = WIDTH, layout: Literal["constrained"] | None = "constrained") -> Any:

@@ -216,7 +216,8 @@ def _optimization(result: Mapping[str, Any] | None, channels: tuple[str, ...]) -
     }
 
 
-def render_report(data: ReportData, *, generated: dt.datetime | None = None) -> str:
+def render_report(data: ReportData, *, generated: dt.datetime | None = None,
+                  charts: Mapping[str, bytes] | None = None) -> str:
     """The report as one self-contained HTML document.
 
     Parameters
@@ -224,13 +225,16 @@ def render_report(data: ReportData, *, generated: dt.datetime | None = None) -> 
     data : ReportData
     generated : datetime, optional
         The time stamp shown in the footer; default now.
+    charts : mapping of str to bytes, optional
+        The charts of ``data`` as PNG bytes by name (:data:`~mediamix.report.charts.CHARTS`), when
+        drawn already (e.g. by :func:`~mediamix.report.charts.start_charts`); default: drawn here.
 
     Returns
     -------
     str
         HTML with inline CSS and charts as ``data:`` URIs; no scripts and no external references.
     """
-    charts = draw_charts(data)
+    charts = draw_charts(data) if charts is None else charts
     summary = data.summary
     dates = summary.get("dates", {})
     review = data.review
@@ -272,6 +276,9 @@ def _adstock_peaks(data: ReportData) -> list[dict[str, Any]]:
     return out
 
 
-def write_report(path: str | os.PathLike[str], data: ReportData) -> Path:
-    """Render ``data`` and write it to ``path`` whole or not at all (a temporary file, then a rename)."""
-    return output.write_text_atomic(path, render_report(data))
+def write_report(path: str | os.PathLike[str], data: ReportData, *, charts: Mapping[str, bytes] | None = None) -> Path:
+    """Render ``data`` and write it to ``path`` whole or not at all (a temporary file, then a rename).
+
+    ``charts``: as for :func:`render_report`.
+    """
+    return output.write_text_atomic(path, render_report(data, charts=charts))

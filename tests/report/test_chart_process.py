@@ -1,0 +1,203 @@
+"""The helper process that draws some of the report's charts: same PNGs, and any failure costs only time."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sys
+import threading
+import time
+import types
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mediamix import MMM
+from mediamix.report import REPORT_FILE, ReportData, chart_process, charts, charts_in_parallel, start_charts
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
+                                reason="the helper forks on Linux with two CPUs or more only")
+
+
+@pytest.fixture(scope="module")
+def report_data(prior_fit: MMM) -> ReportData:
+    return prior_fit.report_data()
+
+
+@pytest.fixture(scope="module")
+def drawn_here(report_data: ReportData) -> dict[str, bytes]:
+    """Every chart drawn in this process, without a helper."""
+    assert chart_process.current() is None
+    return charts.draw_charts(report_data)
+
+
+def _wait_until_ready(helper: chart_process.ChartProcess | None) -> chart_process.ChartProcess:
+    assert helper is not None, "no helper started: this process runs another Python thread, or imported JAX"
+    deadline = time.monotonic() + 120
+    while not helper.ready():
+        assert time.monotonic() < deadline, "the helper never became ready"
+        time.sleep(0.02)
+    return helper
+
+
+@pytest.fixture
+def ready_helper() -> Iterator[chart_process.ChartProcess]:
+    with charts_in_parallel() as helper:
+        yield _wait_until_ready(helper)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True  # reaped
+    return False
+
+
+def test_the_helper_draws_its_charts_and_they_are_the_ones_drawn_here(
+        ready_helper: chart_process.ChartProcess, report_data: ReportData, drawn_here: dict[str, bytes]) -> None:
+    pending = start_charts(report_data)
+    assert pending.in_parallel
+    assert not ready_helper.ready()  # one request per helper
+    drawn = pending.result()
+    assert list(drawn) == list(charts.CHARTS)
+    assert drawn == drawn_here  # byte for byte, the helper's charts included
+
+
+def test_the_helper_ends_with_its_block_also_unused_and_is_reaped() -> None:
+    with charts_in_parallel() as helper:
+        helper = _wait_until_ready(helper)
+        assert chart_process.current() is helper
+        pid = helper.pid
+    assert chart_process.current() is None
+    assert _gone(pid)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_ctrl_c_reaches_the_helper_but_does_not_end_it(ready_helper: chart_process.ChartProcess,
+                                                        report_data: ReportData,
+                                                        drawn_here: dict[str, bytes]) -> None:
+    os.kill(ready_helper.pid, signal.SIGINT)
+    time.sleep(0.2)
+    pending = start_charts(report_data)
+    assert pending.in_parallel and pending.result() == drawn_here
+
+
+@pytest.mark.parametrize("when", ["before the request", "while it draws"])
+def test_a_helper_that_dies_costs_only_time(ready_helper: chart_process.ChartProcess, report_data: ReportData,
+                                            drawn_here: dict[str, bytes], when: str) -> None:
+    if when == "before the request":
+        os.kill(ready_helper.pid, signal.SIGKILL)
+        time.sleep(0.2)
+    pending = start_charts(report_data)
+    if when == "while it draws":
+        assert pending.in_parallel
+        os.kill(ready_helper.pid, signal.SIGKILL)
+    assert pending.result() == drawn_here
+
+
+def test_without_a_ready_helper_every_chart_is_drawn_here(report_data: ReportData, drawn_here: dict[str, bytes],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chart_process.ChartProcess, "ready", lambda self: False)
+    with charts_in_parallel() as helper:
+        assert helper is not None
+        pending = start_charts(report_data)
+        assert not pending.in_parallel
+        assert pending.result() == drawn_here
+
+
+def test_no_helper_on_one_cpu_beside_another_python_thread_or_with_jax(monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as m:
+        m.setattr(os, "sched_getaffinity", lambda pid: {0})
+        with charts_in_parallel() as helper:
+            assert helper is None
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "jax", types.ModuleType("jax"))  # imported for real: its threads are running
+        with charts_in_parallel() as helper:
+            assert helper is None
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        with charts_in_parallel() as helper:
+            assert helper is None and chart_process.current() is None
+    finally:
+        release.set()
+        other.join()
+
+
+def test_a_chart_that_fails_in_the_helper_costs_the_report_as_it_would_here(
+        prior_fit: MMM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(data: ReportData) -> bytes:
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setitem(charts.CHARTS, chart_process.CHARTS_THERE[0], broken)  # type: ignore[index]
+    with charts_in_parallel() as helper:  # forked after the patch: the helper has the broken chart too
+        _wait_until_ready(helper)
+        with pytest.warns(RuntimeWarning, match=r"Could not write report.html \(RuntimeError: no fonts\)"):
+            prior_fit.save(tmp_path / "out")
+        assert not helper.ready()  # it took the request
+    written = {p.name for p in (tmp_path / "out").iterdir()}
+    assert REPORT_FILE not in written and {"summary.json", "posterior.nc", "contributions.csv"} <= written
+
+
+def test_warnings_of_the_helpers_charts_are_issued_here(report_data: ReportData, drawn_here: dict[str, bytes],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    name = chart_process.CHARTS_THERE[-1]
+    draw = charts.CHARTS[name]
+
+    def warns(data: ReportData) -> bytes:
+        warnings.warn(f"pid {os.getpid()}: tick labels overlap", UserWarning, stacklevel=1)
+        return draw(data)
+
+    monkeypatch.setitem(charts.CHARTS, name, warns)  # type: ignore[index]
+    with charts_in_parallel() as helper:
+        helper = _wait_until_ready(helper)
+        pending = start_charts(report_data)
+        assert pending.in_parallel
+        with pytest.warns(UserWarning, match=f"pid {helper.pid}: tick labels overlap"):
+            assert pending.result() == drawn_here
+
+
+def test_a_save_inside_the_block_writes_the_report_the_same(prior_fit: MMM, tmp_path: Path) -> None:
+    prior_fit.save(tmp_path / "here")
+    with charts_in_parallel() as helper:
+        _wait_until_ready(helper)
+        prior_fit.save(tmp_path / "both")
+        assert not helper.ready()  # it drew part of that report
+    here, both = ((tmp_path / name / REPORT_FILE).read_text() for name in ("here", "both"))
+    strip = [line for line in here.splitlines() if "Generated" not in line]
+    assert [line for line in both.splitlines() if "Generated" not in line] == strip
+
+
+def test_the_helpers_charts_need_no_summary_but_the_interval_mass(report_data: ReportData,
+                                                                 drawn_here: dict[str, bytes]) -> None:
+    """``MMM.save`` starts them before the summary (and its review) is computed."""
+    early = dataclasses.replace(report_data, summary={"hdi_prob": report_data.hdi_prob})
+    assert {name: charts.CHARTS[name](early) for name in chart_process.CHARTS_THERE} == {
+        name: drawn_here[name] for name in chart_process.CHARTS_THERE}
+
+
+def test_a_process_forked_later_does_not_hold_up_the_answer(ready_helper: chart_process.ChartProcess,
+                                                            report_data: ReportData,
+                                                            drawn_here: dict[str, bytes]) -> None:
+    """PyMC's samplers fork after the helper started, and their copies of the pipes stay open while
+    they run: a message must end by its length, not by the pipe's end."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # "multi-threaded, use of fork()": it only sleeps
+        sleeper = os.fork()
+    if sleeper == 0:  # pragma: no cover - the sleeping copy
+        time.sleep(60)
+        os._exit(0)
+    try:
+        started = time.monotonic()
+        pending = start_charts(report_data)
+        assert pending.in_parallel and pending.result() == drawn_here
+        assert time.monotonic() - started < 30
+    finally:
+        os.kill(sleeper, signal.SIGKILL)
+        os.waitpid(sleeper, 0)
