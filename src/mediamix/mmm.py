@@ -36,7 +36,14 @@ from mediamix.errors import (
     NotFittedError,
     SamplingError,
 )
-from mediamix.inference import Sampler, approximate_note, diagnose, get_approximation, get_sampler
+from mediamix.inference import (
+    Sampler,
+    approximate_note,
+    diagnose,
+    get_approximation,
+    get_sampler,
+    parameter_diagnostics,
+)
 from mediamix.inference.diagnostics import pareto_k_limit
 from mediamix.analysis import response
 from mediamix.analysis.media import MediaResponse, thin_draws
@@ -308,7 +315,8 @@ class MMM:
             self.scales_ = scales
             self.design_ = design
             self.idata_ = result.idata
-            self.diagnostics_ = diagnose(result.idata)
+            self._parameter_diagnostics = parameter_diagnostics(result.idata)  # also for the review
+            self.diagnostics_ = diagnose(result.idata, self._parameter_diagnostics)
             self.timing_ = {
                 "compile_s": result.compile_s,
                 "sampling_s": result.sampling_s,
@@ -478,7 +486,8 @@ class MMM:
         reviews = self.__dict__.setdefault("_reviews", {})
         if key not in reviews:
             observed = self.data_[self.config_.data.target].to_numpy()
-            reviews[key] = review_fit(self.idata_, self.decomposition(), observed, self.design_, self.config_, key)
+            reviews[key] = review_fit(self.idata_, self.decomposition(), observed, self.design_, self.config_, key,
+                                      stats=getattr(self, "_parameter_diagnostics", None))
         return reviews[key]
 
     def check_data(self, data: pd.DataFrame | str | os.PathLike[str]) -> Review:
@@ -746,7 +755,8 @@ class MMM:
         self.design_ = make_design(frame, config, self.scales_)
         _check_labels(tree["posterior"].to_dataset(), model_coords(config, self.design_), folder)
         self.idata_ = tree
-        self.diagnostics_ = diagnose(tree)
+        self._parameter_diagnostics = parameter_diagnostics(tree)
+        self.diagnostics_ = diagnose(tree, self._parameter_diagnostics)
         self.timing_ = dict(summary.get("timing", {}))
         self._decomposition = None
         self._reviews = {}

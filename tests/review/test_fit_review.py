@@ -177,11 +177,13 @@ def test_ess_bands(bulk: float, severity: str) -> None:
 @pytest.mark.parametrize(("spread", "severity"), [(0.0, "pass"), (1.0, "review"), (3.0, "fail")])
 def test_r_hat_bands(spread: float, severity: str) -> None:
     """Chains offset by ``spread`` × 0.1 sd: r-hat ≈ 1.00, 1.02 and > 1.05 (checked in the test)."""
+    import arviz as az
+
     from mediamix.review.convergence import RHAT_FAIL, RHAT_REVIEW, _r_hat
 
     rng = np.random.default_rng(0)
     draws = rng.normal(size=(4, 1000)) + spread * 0.1 * np.arange(4)[:, None]
-    finding = _r_hat(xr.Dataset({"mu": (("chain", "draw"), draws)}), chains=4)
+    finding = _r_hat(az.rhat(xr.Dataset({"mu": (("chain", "draw"), draws)})), chains=4)
     value = finding.numbers["r_hat_max"]
     assert {"pass": value <= RHAT_REVIEW, "review": RHAT_REVIEW < value <= RHAT_FAIL,
             "fail": value > RHAT_FAIL}[severity]
@@ -214,3 +216,24 @@ def test_negative_baseline_bands(share: float, severity: str) -> None:
     }, coords={"date": np.arange("2024-01-01", dates * 7, 7, dtype="datetime64[D]")[:dates]})
     finding = _negative_baseline(dec, np.ones(dates), "y")
     assert finding.numbers["share_below_zero"] == pytest.approx(share) and finding.severity == severity
+
+
+def test_the_review_reads_the_fits_per_parameter_diagnostics_instead_of_computing_them_again(
+        prior_fit: MMM, monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+
+    import arviz as az
+
+    fitted = copy.copy(prior_fit)
+    fitted._reviews = {}
+    findings = {f.check: f for f in fitted.review().findings}
+    assert findings["ess"].numbers["ess_bulk_min"] == pytest.approx(fitted.diagnostics_.ess_bulk_min)
+    assert findings["r_hat"].numbers["r_hat_max"] == pytest.approx(fitted.diagnostics_.r_hat_max)
+
+    def not_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("ESS or r-hat computed again")
+
+    monkeypatch.setattr(az, "ess", not_again)
+    monkeypatch.setattr(az, "rhat", not_again)
+    fitted._reviews = {}
+    assert {f.check: f.numbers for f in fitted.review().findings} == {f: v.numbers for f, v in findings.items()}

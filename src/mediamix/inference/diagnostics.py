@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import xarray as xr
 
-__all__ = ["Diagnostics", "diagnose", "fit_method", "approximate_note", "pareto_k_limit", "RHAT_MAX", "ESS_MIN",
+__all__ = ["Diagnostics", "ParameterDiagnostics", "diagnose", "parameter_diagnostics", "fit_method", "approximate_note", "pareto_k_limit", "RHAT_MAX", "ESS_MIN",
            "PARETO_K_MAX"]
 
 #: Thresholds of Vehtari et al. (2021).
@@ -130,10 +130,35 @@ class Diagnostics:
         return {**asdict(self), "converged": self.converged}
 
 
-def diagnose(idata: xr.DataTree) -> Diagnostics:
-    """Compute :class:`Diagnostics` from an InferenceData ``DataTree``."""
+@dataclass(frozen=True)
+class ParameterDiagnostics:
+    """ArviZ's r-hat and bulk and tail ESS of every parameter of a NUTS posterior.
+
+    Computed once per fit (:func:`parameter_diagnostics`) for both :func:`diagnose` and the model
+    review, which names the worst parameter.
+    """
+
+    r_hat: xr.Dataset | None  # None with fewer than 2 chains
+    ess_bulk: xr.Dataset
+    ess_tail: xr.Dataset
+
+
+def parameter_diagnostics(idata: xr.DataTree) -> ParameterDiagnostics | None:
+    """r-hat and ESS of every parameter of ``idata``'s posterior; None for an approximation (not MCMC)."""
     import arviz as az  # imported here: arviz pulls in matplotlib, ~1 s at import
 
+    if fit_method(idata) != "nuts":
+        return None
+    posterior = idata["posterior"].to_dataset()
+    r_hat = az.rhat(posterior) if int(posterior.sizes["chain"]) >= 2 else None
+    return ParameterDiagnostics(r_hat, az.ess(posterior, method="bulk"), az.ess(posterior, method="tail"))
+
+
+def diagnose(idata: xr.DataTree, stats: ParameterDiagnostics | None = None) -> Diagnostics:
+    """Compute :class:`Diagnostics` from an InferenceData ``DataTree``.
+
+    ``stats``: :func:`parameter_diagnostics` of ``idata``, when computed already.
+    """
     posterior = idata["posterior"]
     chains = int(posterior.sizes["chain"])
     draws = int(posterior.sizes["draw"])
@@ -142,12 +167,11 @@ def diagnose(idata: xr.DataTree) -> Diagnostics:
         nan = float("nan")
         k = float(posterior.attrs.get("pareto_k", nan))
         return Diagnostics(nan, nan, nan, 0, chains, draws, method=method, pareto_k=k)
-    if chains >= 2:
-        r_hat = _extreme(az.rhat(idata), "max")
-    else:
-        r_hat = float("nan")
-    ess_bulk = _extreme(az.ess(idata, method="bulk"), "min")
-    ess_tail = _extreme(az.ess(idata, method="tail"), "min")
+    stats = stats or parameter_diagnostics(idata)
+    assert stats is not None  # a NUTS posterior
+    r_hat = _extreme(stats.r_hat, "max") if stats.r_hat is not None else float("nan")
+    ess_bulk = _extreme(stats.ess_bulk, "min")
+    ess_tail = _extreme(stats.ess_tail, "min")
     divergences = 0
     if "sample_stats" in idata.children and "diverging" in idata["sample_stats"].data_vars:
         divergences = int(np.asarray(idata["sample_stats"]["diverging"]).sum())

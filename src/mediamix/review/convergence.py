@@ -14,7 +14,15 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from mediamix.inference.diagnostics import ESS_MIN, PARETO_K_MAX, RHAT_MAX, fit_method, pareto_k_limit
+from mediamix.inference.diagnostics import (
+    ESS_MIN,
+    PARETO_K_MAX,
+    RHAT_MAX,
+    ParameterDiagnostics,
+    fit_method,
+    parameter_diagnostics,
+    pareto_k_limit,
+)
 from mediamix.review.findings import Finding, Severity
 
 __all__ = [
@@ -66,7 +74,7 @@ def parameter_values(stat: xr.Dataset) -> tuple[list[str], np.ndarray]:
     return labels, np.asarray(values)
 
 
-def convergence_findings(idata: xr.DataTree) -> list[Finding]:
+def convergence_findings(idata: xr.DataTree, stats: ParameterDiagnostics | None = None) -> list[Finding]:
     """Findings ``r_hat``, ``ess``, ``divergences`` and (where recorded) ``tree_depth``.
 
     For an approximate posterior: the single finding of :func:`approximation_finding`.
@@ -76,9 +84,9 @@ def convergence_findings(idata: xr.DataTree) -> list[Finding]:
     idata : xarray.DataTree
         ArviZ InferenceData with ``posterior`` (chain, draw, ...) and, where the
         sampler wrote one, ``sample_stats``.
+    stats : ParameterDiagnostics, optional
+        :func:`~mediamix.inference.diagnostics.parameter_diagnostics` of ``idata``, when computed already.
     """
-    import arviz as az  # imported here: arviz pulls in matplotlib, ~1 s at import
-
     method = fit_method(idata)
     if method != "nuts":
         stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
@@ -90,13 +98,15 @@ def convergence_findings(idata: xr.DataTree) -> list[Finding]:
                                       draws, float(attrs.get("importance_ess", np.nan)))]
     posterior = idata["posterior"].to_dataset()
     chains, draws = int(posterior.sizes["chain"]), int(posterior.sizes["draw"])
-    stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
+    per_parameter = stats or parameter_diagnostics(idata)
+    assert per_parameter is not None  # a NUTS posterior
+    sampler = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
     findings = [
-        _r_hat(posterior, chains),
-        _ess(*parameter_values(az.ess(posterior, method="bulk")), *parameter_values(az.ess(posterior, method="tail"))),
-        _divergences(stats, chains * draws),
+        _r_hat(per_parameter.r_hat, chains),
+        _ess(*parameter_values(per_parameter.ess_bulk), *parameter_values(per_parameter.ess_tail)),
+        _divergences(sampler, chains * draws),
     ]
-    depth = _tree_depth(stats, chains * draws)
+    depth = _tree_depth(sampler, chains * draws)
     return findings + ([depth] if depth else [])
 
 
@@ -179,13 +189,11 @@ def approximation_finding(method: str, pareto_k: float, strays: float = 0.0, res
     )
 
 
-def _r_hat(posterior: xr.Dataset, chains: int) -> Finding:
-    import arviz as az
-
-    if chains < 2:
+def _r_hat(r_hat: xr.Dataset | None, chains: int) -> Finding:
+    if r_hat is None or chains < 2:
         return Finding("r_hat", "review", f"r-hat needs at least 2 chains; this fit has {chains}.",
                        {"chains": chains}, "Refit with 4 chains (--chains 4) so that convergence can be checked.")
-    labels, values = parameter_values(az.rhat(posterior))
+    labels, values = parameter_values(r_hat)
     bad = ~np.isfinite(values)
     worst = int(np.argmax(np.where(bad, np.inf, values)))
     value = float(values[worst])

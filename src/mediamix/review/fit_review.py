@@ -15,6 +15,7 @@ import xarray as xr
 from mediamix import analysis
 from mediamix.config.schema import DEFAULT_ROAS_RANGE, MMMConfig
 from mediamix.errors import ConfigError
+from mediamix.inference.diagnostics import ParameterDiagnostics
 from mediamix.model.design import Design
 from mediamix.review.convergence import convergence_findings
 from mediamix.review.findings import Finding, Review, Severity
@@ -59,6 +60,7 @@ def review_fit(
     roas_range: tuple[float, float] = DEFAULT_ROAS_RANGE,
     *,
     seed: int = 0,
+    stats: ParameterDiagnostics | None = None,
 ) -> Review:
     """Review a fitted model.
 
@@ -78,6 +80,8 @@ def review_fit(
         Plausible posterior-mean ROAS, in target units per unit of spend.
     seed : int, default=0
         Seed of the replicated data for the posterior predictive p-values.
+    stats : ParameterDiagnostics, optional
+        :func:`~mediamix.inference.diagnostics.parameter_diagnostics` of ``idata``, when computed already.
 
     Returns
     -------
@@ -104,7 +108,7 @@ def review_fit(
     mu = decomposition["mu"].transpose(*_SAMPLE, "date").to_numpy().reshape(-1, n_dates)
     sigma = posterior["sigma"].transpose(*_SAMPLE).to_numpy().reshape(-1)
     target = config.data.target
-    findings = convergence_findings(idata)
+    findings = convergence_findings(idata, stats)
     findings += [
         _fit(mu.mean(axis=0), y, target),
         _posterior_predictive(mu, sigma, y, target, seed, _nu(posterior, config), design.scales.target,
