@@ -22,6 +22,13 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or len(os.s
                                 reason="the helper forks on Linux with two CPUs or more only")
 
 
+@pytest.fixture(autouse=True)
+def idle_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper starts only when the last minute's load leaves a CPU free; the test suite's own
+    load says nothing about what these tests check."""
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+
+
 @pytest.fixture(scope="module")
 def report_data(prior_fit: MMM) -> ReportData:
     return prior_fit.report_data()
@@ -35,12 +42,28 @@ def drawn_here(report_data: ReportData) -> dict[str, bytes]:
 
 
 def _wait_until_ready(helper: chart_process.ChartProcess | None) -> chart_process.ChartProcess:
-    assert helper is not None, "no helper started: this process runs another Python thread, or imported JAX"
+    assert helper is not None, (f"no helper started: Python threads {threading.enumerate()}, "
+                                f"JAX imported: {chart_process._jax_loaded()}")
     deadline = time.monotonic() + 120
     while not helper.ready():
         assert time.monotonic() < deadline, "the helper never became ready"
         time.sleep(0.02)
     return helper
+
+
+@pytest.fixture
+def slow_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's own charts take 2 s longer, so that the helper answers first (this process
+    draws the helper's charts itself when it is done first)."""
+    name = next(name for name in charts.CHARTS if name not in chart_process.CHARTS_THERE)
+    draw, here = charts.CHARTS[name], os.getpid()
+
+    def slow(data: ReportData) -> bytes:
+        if os.getpid() == here:
+            time.sleep(2)
+        return draw(data)
+
+    monkeypatch.setitem(charts.CHARTS, name, slow)  # type: ignore[index]
 
 
 @pytest.fixture
@@ -58,11 +81,13 @@ def _gone(pid: int) -> bool:
 
 
 def test_the_helper_draws_its_charts_and_they_are_the_ones_drawn_here(
-        ready_helper: chart_process.ChartProcess, report_data: ReportData, drawn_here: dict[str, bytes]) -> None:
+        slow_here: None, ready_helper: chart_process.ChartProcess, report_data: ReportData,
+        drawn_here: dict[str, bytes]) -> None:
     pending = start_charts(report_data)
     assert pending.in_parallel
     assert not ready_helper.ready()  # one request per helper
     drawn = pending.result()
+    assert pending.drawn_there == chart_process.CHARTS_THERE
     assert list(drawn) == list(charts.CHARTS)
     assert drawn == drawn_here  # byte for byte, the helper's charts included
 
@@ -78,13 +103,14 @@ def test_the_helper_ends_with_its_block_also_unused_and_is_reaped() -> None:
         os.kill(pid, 0)
 
 
-def test_ctrl_c_reaches_the_helper_but_does_not_end_it(ready_helper: chart_process.ChartProcess,
+def test_ctrl_c_reaches_the_helper_but_does_not_end_it(slow_here: None, ready_helper: chart_process.ChartProcess,
                                                         report_data: ReportData,
                                                         drawn_here: dict[str, bytes]) -> None:
     os.kill(ready_helper.pid, signal.SIGINT)
     time.sleep(0.2)
     pending = start_charts(report_data)
     assert pending.in_parallel and pending.result() == drawn_here
+    assert pending.drawn_there == chart_process.CHARTS_THERE
 
 
 @pytest.mark.parametrize("when", ["before the request", "while it draws"])
@@ -110,9 +136,15 @@ def test_without_a_ready_helper_every_chart_is_drawn_here(report_data: ReportDat
         assert pending.result() == drawn_here
 
 
-def test_no_helper_on_one_cpu_beside_another_python_thread_or_with_jax(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_helper_without_a_cpu_to_spare_beside_another_python_thread_or_with_jax(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as m:
         m.setattr(os, "sched_getaffinity", lambda pid: {0})
+        with charts_in_parallel() as helper:
+            assert helper is None
+    cpus = len(os.sched_getaffinity(0))
+    with monkeypatch.context() as m:
+        m.setattr(os, "getloadavg", lambda: (cpus - 0.25, 0.0, 0.0))  # the other CPUs busy most of the minute
         with charts_in_parallel() as helper:
             assert helper is None
     with monkeypatch.context() as m:
@@ -145,7 +177,8 @@ def test_a_chart_that_fails_in_the_helper_costs_the_report_as_it_would_here(
     assert REPORT_FILE not in written and {"summary.json", "posterior.nc", "contributions.csv"} <= written
 
 
-def test_warnings_of_the_helpers_charts_are_issued_here(report_data: ReportData, drawn_here: dict[str, bytes],
+def test_warnings_of_the_helpers_charts_are_issued_here(slow_here: None, report_data: ReportData,
+                                                       drawn_here: dict[str, bytes],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     name = chart_process.CHARTS_THERE[-1]
     draw = charts.CHARTS[name]
@@ -161,6 +194,7 @@ def test_warnings_of_the_helpers_charts_are_issued_here(report_data: ReportData,
         assert pending.in_parallel
         with pytest.warns(UserWarning, match=f"pid {helper.pid}: tick labels overlap"):
             assert pending.result() == drawn_here
+        assert name in pending.drawn_there
 
 
 def test_a_save_inside_the_block_writes_the_report_the_same(prior_fit: MMM, tmp_path: Path) -> None:
@@ -201,3 +235,26 @@ def test_a_process_forked_later_does_not_hold_up_the_answer(ready_helper: chart_
     finally:
         os.kill(sleeper, signal.SIGKILL)
         os.waitpid(sleeper, 0)
+
+
+def test_a_slow_helper_costs_no_waiting_its_charts_are_drawn_here_from_the_end(
+        report_data: ReportData, drawn_here: dict[str, bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy machine gives the helper less than a CPU: this process then draws the helper's charts
+    itself instead of waiting (here the helper takes 60 s over its first chart)."""
+    first = chart_process.CHARTS_THERE[0]
+    draw, here = charts.CHARTS[first], os.getpid()
+
+    def slow_there(data: ReportData) -> bytes:
+        if os.getpid() != here:
+            time.sleep(60)
+        return draw(data)
+
+    monkeypatch.setitem(charts.CHARTS, first, slow_there)  # type: ignore[index]
+    with charts_in_parallel() as helper:
+        _wait_until_ready(helper)
+        started = time.monotonic()
+        pending = start_charts(report_data)
+        assert pending.in_parallel
+        assert pending.result() == drawn_here
+        assert pending.drawn_there == ()
+        assert time.monotonic() - started < 30

@@ -46,6 +46,9 @@ class PendingCharts:
             except Exception:  # noqa: BLE001 - not ready after all, or data that does not pickle: draw here
                 pass
 
+    #: The charts whose PNGs came from the helper, once ``result()`` has returned.
+    drawn_there: tuple[str, ...] = ()
+
     @property
     def in_parallel(self) -> bool:
         """Whether a helper process draws some of the charts."""
@@ -59,11 +62,22 @@ class PendingCharts:
         """
         data = self._data if data is None else data
         here = {name: draw(data) for name, draw in CHARTS.items() if name not in self._there}
+        left = list(self._there)
+        self.drawn_there: tuple[str, ...] = ()
         if self._answer is not None:
-            try:
-                here.update(self._answer.result())
-            except chart_process.ChartProcessFailed:
-                here.update({name: CHARTS[name](data) for name in self._there})
+            # Not waiting idle: while the helper's answer is out (a busy machine gives it less than a
+            # CPU), draw its charts here from the end; whichever finishes first wins.
+            while left and not self._answer.done():
+                name = left.pop()
+                here[name] = CHARTS[name](data)
+            if left:
+                try:
+                    here.update({name: png for name, png in self._answer.result().items() if name in left})
+                    self.drawn_there = tuple(left)
+                    left = []
+                except chart_process.ChartProcessFailed:
+                    pass
+        here.update({name: CHARTS[name](data) for name in left})  # no helper, or it failed
         return {name: here[name] for name in CHARTS}
 
 
