@@ -315,8 +315,9 @@ class MMM:
             self.scales_ = scales
             self.design_ = design
             self.idata_ = result.idata
-            self._parameter_diagnostics = parameter_diagnostics(result.idata)  # also for the review
-            self.diagnostics_ = diagnose(result.idata, self._parameter_diagnostics)
+            stats = parameter_diagnostics(result.idata)
+            self._parameter_diagnostics = (result.idata, stats)  # for the review of this posterior
+            self.diagnostics_ = diagnose(result.idata, stats)
             self.timing_ = {
                 "compile_s": result.compile_s,
                 "sampling_s": result.sampling_s,
@@ -486,8 +487,9 @@ class MMM:
         reviews = self.__dict__.setdefault("_reviews", {})
         if key not in reviews:
             observed = self.data_[self.config_.data.target].to_numpy()
+            tree, stats = getattr(self, "_parameter_diagnostics", (None, None))
             reviews[key] = review_fit(self.idata_, self.decomposition(), observed, self.design_, self.config_, key,
-                                      stats=getattr(self, "_parameter_diagnostics", None))
+                                      stats=stats if tree is self.idata_ else None)
         return reviews[key]
 
     def check_data(self, data: pd.DataFrame | str | os.PathLike[str]) -> Review:
@@ -755,8 +757,9 @@ class MMM:
         self.design_ = make_design(frame, config, self.scales_)
         _check_labels(tree["posterior"].to_dataset(), model_coords(config, self.design_), folder)
         self.idata_ = tree
-        self._parameter_diagnostics = parameter_diagnostics(tree)
-        self.diagnostics_ = diagnose(tree, self._parameter_diagnostics)
+        stats = parameter_diagnostics(tree)
+        self._parameter_diagnostics = (tree, stats)
+        self.diagnostics_ = diagnose(tree, stats)
         self.timing_ = dict(summary.get("timing", {}))
         self._decomposition = None
         self._reviews = {}

@@ -258,3 +258,103 @@ def test_a_slow_helper_costs_no_waiting_its_charts_are_drawn_here_from_the_end(
         assert pending.result() == drawn_here
         assert pending.drawn_there == ()
         assert time.monotonic() - started < 30
+
+
+def test_an_error_before_the_fork_costs_only_the_helper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: an OSError from the load average or from a pipe escaped and ended the command."""
+    def unobtainable() -> tuple[float, float, float]:
+        raise OSError("Load averages are unobtainable")
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "getloadavg", unobtainable)
+        with charts_in_parallel() as helper:
+            assert helper is None
+    opened = len(os.listdir("/proc/self/fd"))
+    calls = []
+    pipe = os.pipe
+
+    def second_pipe_fails() -> tuple[int, int]:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(24, "Too many open files")
+        return pipe()
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "pipe", second_pipe_fails)
+        with charts_in_parallel() as helper:
+            assert helper is None
+    assert len(os.listdir("/proc/self/fd")) == opened  # the first pipe closed again
+
+
+def test_a_cgroup_cpu_quota_caps_the_cpus(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    quota = tmp_path / "cpu.max"
+    monkeypatch.setattr(chart_process, "CGROUP_CPU_MAX", str(quota))
+    quota.write_text("100000 100000\n")  # one CPU's worth, whatever the affinity says
+    with charts_in_parallel() as helper:
+        assert helper is None
+    quota.write_text("max 100000\n")
+    assert chart_process._usable_cpus() == len(os.sched_getaffinity(0))
+
+
+def test_descriptors_above_1024_do_not_cost_the_report(report_data: ReportData, drawn_here: dict[str, bytes],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: ``select.select`` fails for descriptors >= 1024 (a library user's process
+    with many files open); ``poll`` does not."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("cannot open 1200 files here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100 - len(os.listdir("/proc/self/fd")))]
+    try:
+        with charts_in_parallel() as helper:
+            helper = _wait_until_ready(helper)
+            assert helper._answers >= 1024
+            pending = start_charts(report_data)
+            assert pending.in_parallel and pending.result() == drawn_here
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+class NeedsCode(UserWarning):
+    """A warning category whose ``__init__`` takes more than the message (does not unpickle)."""
+
+    def __init__(self, text: str, code: int) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+@pytest.mark.parametrize("kind", ["filtered by module", "not picklable"])
+def test_warnings_from_the_helper_are_filtered_and_rebuilt_as_here(
+        slow_here: None, report_data: ReportData, drawn_here: dict[str, bytes], monkeypatch: pytest.MonkeyPatch,
+        kind: str) -> None:
+    """Found in review: re-issued warnings came from ``charts.py`` (a filter on the module that warned
+    no longer matched), and a category that needs other arguments cost the whole report."""
+    name = chart_process.CHARTS_THERE[0]
+    draw = charts.CHARTS[name]
+
+    def warns(data: ReportData) -> bytes:
+        if kind == "filtered by module":
+            warnings.warn("from this test module", UserWarning, stacklevel=1)
+        else:
+            warnings.warn(NeedsCode("needs a code", 7), stacklevel=1)
+        return draw(data)
+
+    monkeypatch.setitem(charts.CHARTS, name, warns)  # type: ignore[index]
+    with charts_in_parallel() as helper:
+        _wait_until_ready(helper)
+        pending = start_charts(report_data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if kind == "filtered by module":
+                warnings.filterwarnings("ignore", category=UserWarning, module=__name__)
+            assert pending.result() == drawn_here
+        assert name in pending.drawn_there
+    if kind == "filtered by module":
+        assert caught == []  # ignored, as it is when drawn here
+    else:
+        assert [str(w.message) for w in caught] == ["NeedsCode: needs a code"]
+        assert caught[0].filename == __file__

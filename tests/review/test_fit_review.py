@@ -237,3 +237,8 @@ def test_the_review_reads_the_fits_per_parameter_diagnostics_instead_of_computin
     monkeypatch.setattr(az, "rhat", not_again)
     fitted._reviews = {}
     assert {f.check: f.numbers for f in fitted.review().findings} == {f: v.numbers for f, v in findings.items()}
+    # Found in review: they belong to the posterior they were computed from, not to the model object.
+    fitted.idata_ = fitted.idata_.copy()
+    fitted._reviews = {}
+    with pytest.raises(AssertionError, match="computed again"):
+        fitted.review()

@@ -8,11 +8,13 @@ ready, and waits. Once the report's inputs exist, it draws :data:`CHARTS_THERE` 
 writes the output files and draws the others; their PNGs come back and go into the same report.
 
 The two processes talk over two pipes: one pickled request (:class:`~mediamix.report.data.ReportData`,
-made by this process) and one pickled answer (PNG bytes, and the warnings the charts raised, which are
-re-issued here). Neither end reads anything a user handed in. Whenever the helper is not ready in
-time, has died, or gives no answer within :data:`ANSWER_TIMEOUT_S`, this process draws those charts
-itself, as it does without a helper: the report is the same either way, only later. A chart that
-fails there fails as it would here (its error comes back and is raised here).
+made by this process) and one pickled answer per chart (its PNG, and the warnings it raised, issued
+here as if raised here: same category, file, line and module, so warning filters apply). Neither end
+reads anything a user handed in. This process never waits for the helper: once done with its own
+work it takes the charts the helper has finished and draws the others itself, from the last one
+back, while the helper goes on from the first; whatever the helper fails on (not ready, died, a
+chart's error) is drawn here, where a real error is raised with its own traceback. The report is
+the same either way.
 
 Forking is safe only while this process runs no other Python thread (native pools that handle a
 fork, such as OpenBLAS's, may run) and has not imported JAX (whose threads do not), and only Linux
@@ -39,9 +41,10 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, BinaryIO
 
-__all__ = ["ANSWER_TIMEOUT_S", "CHARTS_THERE", "ChartProcess", "ChartProcessFailed", "charts_in_parallel", "current"]
+__all__ = ["CHARTS_THERE", "Answer", "ChartProcess", "ChartProcessFailed", "charts_in_parallel", "current"]
 
 _log = logging.getLogger(__name__)
 
@@ -51,15 +54,14 @@ _log = logging.getLogger(__name__)
 #: helper draws them in this order; when this process is done first, it draws them from the end.
 CHARTS_THERE = ("priors", "fit", "response", "waterfall")
 
-#: Seconds to wait for the helper's charts before drawing them here instead.
-ANSWER_TIMEOUT_S = 120.0
-
 _READY = b"R"
+#: cgroup v2's CPU quota of this process's group ("max 100000", or quota and period in microseconds).
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
 _CURRENT: contextvars.ContextVar[ChartProcess | None] = contextvars.ContextVar("mediamix_chart_process", default=None)
 
 
 class ChartProcessFailed(RuntimeError):
-    """The helper gave no charts (not ready, died, timed out); draw them here."""
+    """The helper cannot take a request (not ready, or used already); draw the charts here."""
 
 
 class ChartProcess:
@@ -71,22 +73,27 @@ class ChartProcess:
 
     def __init__(self, pid: int, requests: int, answers: int) -> None:
         self.pid = pid
+        self.owner = os.getpid()  # a process forked from the owner later must not use the pipes
         self._requests = requests  # write end of the request pipe
         self._answers = answers  # read end of the answer pipe
         self._ready = False
         self._reaped = False
         self._lock = threading.Lock()
-        self._answer: _Answer | None = None  # the request in flight, once drawn
+        self._answer: Answer | None = None  # the request in flight, once drawn
 
     @classmethod
     def start(cls) -> ChartProcess | None:
-        """Fork the helper, or None: not Linux, no CPU to spare, or another Python thread or JAX here (unsafe to fork)."""
-        if (not sys.platform.startswith("linux") or not _a_cpu_to_spare() or threading.active_count() > 1
-                or _jax_loaded()):
-            return None
-        requests_read, requests_write = os.pipe()
-        answers_read, answers_write = os.pipe()
+        """Fork the helper, or None: not Linux, no CPU to spare, another Python thread or JAX here
+        (unsafe to fork), or any error on the way (out of file descriptors or processes)."""
+        opened: list[int] = []
         try:
+            if (not sys.platform.startswith("linux") or not _a_cpu_to_spare() or threading.active_count() > 1
+                    or _jax_loaded()):
+                return None
+            requests_read, requests_write = os.pipe()
+            opened += [requests_read, requests_write]
+            answers_read, answers_write = os.pipe()
+            opened += [answers_read, answers_write]
             with warnings.catch_warnings():
                 # Python warns when any other thread exists; here only native pools that re-arm
                 # themselves in a child (OpenBLAS's, jemalloc's background thread) run: no Python
@@ -94,9 +101,9 @@ class ChartProcess:
                 warnings.filterwarnings("ignore", message=r"This process .* is multi-threaded",
                                         category=DeprecationWarning)
                 pid = os.fork()
-        except OSError as err:  # pragma: no cover - out of processes or memory
+        except OSError as err:
             _log.debug("chart process not started: %s", err)
-            for fd in (requests_read, requests_write, answers_read, answers_write):
+            for fd in opened:
                 os.close(fd)
             return None
         if pid == 0:  # pragma: no cover - the helper (coverage does not follow forks)
@@ -114,14 +121,17 @@ class ChartProcess:
 
     def ready(self) -> bool:
         """Whether the helper has finished its imports and waits for a request (never blocks)."""
-        if self._answer is not None or self._reaped:
+        if self._answer is not None or self._reaped or os.getpid() != self.owner:
             return False
-        if not self._ready and select.select([self._answers], [], [], 0)[0]:
-            self._ready = os.read(self._answers, 1) == _READY  # b"" when it died
+        if not self._ready:
+            poll = select.poll()  # not select.select: it fails for descriptors >= 1024
+            poll.register(self._answers, select.POLLIN)
+            if poll.poll(0):
+                self._ready = os.read(self._answers, 1) == _READY  # b"" when it died
         return self._ready
 
-    def draw(self, data: Any, names: Sequence[str]) -> _Answer:
-        """Have the helper draw ``names`` of ``data``; the answer's ``result()`` waits for the PNGs.
+    def draw(self, data: Any, names: Sequence[str]) -> Answer:
+        """Have the helper draw ``names`` of ``data``, in that order; its PNGs arrive one by one.
 
         Raises
         ------
@@ -131,7 +141,7 @@ class ChartProcess:
         if not self.ready():
             raise ChartProcessFailed("the chart process is not ready")
         request = pickle.dumps((tuple(names), data), protocol=pickle.HIGHEST_PROTOCOL)
-        self._answer = _Answer(self, request)
+        self._answer = Answer(self, request)
         return self._answer
 
     def close(self) -> None:
@@ -155,13 +165,13 @@ class ChartProcess:
         self._reaped = True
 
 
-class _Answer:
-    """The helper's answer to one request: a thread sends the request and reads the answer."""
+class Answer:
+    """The helper's answer to one request, chart by chart as it draws them (read by a thread)."""
 
     def __init__(self, helper: ChartProcess, request: bytes) -> None:
         self._helper = helper
-        self._answer = b""
-        self._error: BaseException | None = None
+        self._received: dict[str, tuple[str, Any, list[tuple[Any, ...]]]] = {}
+        self._received_lock = threading.Lock()
         self._thread = threading.Thread(target=self._talk, args=(request,), name="mediamix-charts", daemon=True)
         self._thread.start()
 
@@ -171,44 +181,54 @@ class _Answer:
             with open(helper._requests, "wb", closefd=False) as pipe:  # noqa: SLF001
                 _send(pipe, request)
             with open(helper._answers, "rb", closefd=False) as pipe:  # noqa: SLF001
-                self._answer = _receive(pipe)
+                while message := _receive(pipe):
+                    try:
+                        status, name, payload, caught = pickle.loads(message)  # from _serve, forked here
+                    except Exception as err:  # noqa: BLE001 - e.g. a warning that does not unpickle: drawn here
+                        _log.debug("chart process answer not read: %r", err)
+                        continue
+                    with self._received_lock:
+                        self._received[name] = (status, payload, caught)
             with helper._lock:  # noqa: SLF001
                 if not helper._reaped:  # noqa: SLF001
                     helper._reap()  # noqa: SLF001
-        except BaseException as err:  # a broken pipe (helper died): reported by result()
-            self._error = err
+        except Exception as err:  # a broken pipe or a cut message (the helper died or was killed)
+            _log.debug("chart process answer ended: %r", err)
 
-    def done(self) -> bool:
-        """Whether the answer is in (or the helper is gone); never blocks."""
-        return not self._thread.is_alive()
+    def take(self, name: str) -> bytes | None:
+        """Chart ``name``'s PNG if the helper has drawn it (its warnings issued here), else None.
+
+        None also when the helper failed on it: the caller then draws it itself, and a real error
+        is raised there, with its own traceback.
+        """
+        with self._received_lock:
+            status, payload, caught = self._received.pop(name, ("missing", None, []))
+        if status != "ok":
+            return None
+        _reissue(caught)
+        return payload
+
+    def cancel(self) -> None:
+        """Stop the helper (its charts are no longer needed)."""
+        self._helper.close()
 
     def wait(self) -> None:
-        """Until the request is sent and the answer read (the helper ended or was killed)."""
+        """Until the request is sent and every answer read (the helper ended or was killed)."""
         self._thread.join()
 
-    def result(self) -> dict[str, bytes]:
-        """The charts by name; re-issues the helper's warnings and re-raises a chart's error.
 
-        Raises
-        ------
-        ChartProcessFailed
-            If the helper gave no answer (the caller draws the charts itself).
-        """
-        self._thread.join(ANSWER_TIMEOUT_S)
-        if self._thread.is_alive():
-            self._helper.close()  # killed: the thread's read ends
-            raise ChartProcessFailed(f"the chart process gave no answer within {ANSWER_TIMEOUT_S:.0f} s")
-        if self._error is not None:
-            raise ChartProcessFailed(f"the chart process could not be reached: {self._error!r}")
-        try:
-            status, payload, caught = pickle.loads(self._answer)  # written by _serve in the process forked here
-        except Exception as err:
-            raise ChartProcessFailed(f"the chart process gave no answer ({err!r})") from None
-        for category, message in caught:
-            warnings.warn(message, category, stacklevel=2)
-        if status == "error":
-            raise payload
-        return dict(payload)
+_REGISTRY: dict[Any, Any] = {}  # the warnings module's "once per location" memory for re-issued warnings
+
+
+def _reissue(caught: list[tuple[Any, ...]]) -> None:
+    """Issue warnings recorded in the helper as if raised here, where they were (filters by module work)."""
+    for message, category, filename, lineno, module in caught:
+        if isinstance(message, str):  # an instance that did not pickle
+            try:
+                message = category(message)
+            except Exception:  # noqa: BLE001 - a category that needs more arguments
+                message = UserWarning(f"{category.__name__}: {message}")
+        warnings.warn_explicit(message, type(message), filename, lineno, module=module, registry=_REGISTRY)
 
 
 def _jax_loaded() -> bool:
@@ -225,14 +245,22 @@ def _a_cpu_to_spare() -> bool:
     without (alternating pairs). Lowering the helper's priority (``nice 10``) did not help that case
     enough and took away the gain on an idle machine (3.59 -> 4.00 s, none 3.94 s)."""
     cpus = _usable_cpus()
-    return cpus >= 2 and os.getloadavg()[0] < cpus - 0.25
+    return cpus >= 2 and os.getloadavg()[0] < cpus - 0.25  # the load counts the whole machine's
 
 
-def _usable_cpus() -> int:
+def _usable_cpus() -> float:
+    """CPUs this process may use: its affinity, capped by a cgroup (v2) CPU quota (containers)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus: float = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - platforms without affinity
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = Path(CGROUP_CPU_MAX).read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, int(quota) / int(period))
+    except (OSError, ValueError):  # no cgroup v2 file, or not readable: no quota known
+        pass
+    return cpus
 
 
 def current() -> ChartProcess | None:
@@ -271,19 +299,39 @@ def _serve(requests: int, answers: int) -> None:  # pragma: no cover - runs in t
     if not request:  # the command ended without a report
         return
     names, data = pickle.loads(request)  # sent by the process this one was forked from
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            reply: tuple[str, Any] = ("ok", {name: CHARTS[name](data) for name in names})
-        except Exception as err:
-            reply = ("error", err)
-    found = [(w.category, str(w.message)) for w in caught]
-    try:
-        message = pickle.dumps((*reply, found), protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # an error that does not pickle: send what it said
-        message = pickle.dumps(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}"), found))
     with open(answers, "wb") as pipe:
-        _send(pipe, message)
+        for name in names:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    status, payload = "ok", CHARTS[name](data)
+                except Exception as err:  # drawn again by the parent, which raises it there
+                    status, payload = "error", repr(err)
+            found = [(_picklable(w.message), w.category, w.filename, w.lineno, _module_of(w.filename))
+                     for w in caught]
+            _send(pipe, pickle.dumps((status, name, payload, found), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _module_of(filename: str) -> str | None:
+    """The name of the imported module at ``filename`` (what warning filters match), if any."""
+    path = os.path.abspath(filename)
+    for name, module in list(sys.modules.items()):
+        if isinstance(module, importlib.util._LazyModule):  # noqa: SLF001 - looking would import it
+            continue
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and os.path.abspath(file) == path:
+            return name
+    return None
+
+
+def _picklable(message: Warning) -> Warning | str:
+    """The warning itself if it survives a round trip through pickle (a category whose ``__init__``
+    takes other arguments does not), else its text."""
+    try:
+        pickle.loads(pickle.dumps(message))
+    except Exception:  # noqa: BLE001
+        return str(message)
+    return message
 
 
 # Messages carry their length: the end of a pipe cannot mark the end of a message, since a process

@@ -34,20 +34,21 @@ warm_up = figures.warm_up
 class PendingCharts:
     """A report's charts being drawn: some perhaps in a helper process already; ``result()`` has them all."""
 
-    def __init__(self, data: ReportData, helper: chart_process.ChartProcess | None = None) -> None:
-        self._data = data
-        self._answer = None
-        self._there: tuple[str, ...] = ()
-        if helper is not None and helper.ready():
-            there = tuple(name for name in chart_process.CHARTS_THERE if name in CHARTS)
-            try:
-                self._answer = helper.draw(data, there)
-                self._there = there
-            except Exception:  # noqa: BLE001 - not ready after all, or data that does not pickle: draw here
-                pass
-
     #: The charts whose PNGs came from the helper, once ``result()`` has returned.
     drawn_there: tuple[str, ...] = ()
+
+    def __init__(self, data: ReportData, helper: chart_process.ChartProcess | None = None) -> None:
+        self._data = data
+        self._answer: chart_process.Answer | None = None
+        self._there: tuple[str, ...] = ()
+        self._result: dict[str, bytes] | None = None
+        try:
+            if helper is not None and helper.ready():
+                there = tuple(name for name in chart_process.CHARTS_THERE if name in CHARTS)
+                self._answer = helper.draw(data, there)
+                self._there = there
+        except Exception:  # noqa: BLE001 - the helper is gone, or data that does not pickle: draw here
+            self._answer, self._there = None, ()
 
     @property
     def in_parallel(self) -> bool:
@@ -55,30 +56,35 @@ class PendingCharts:
         return self._answer is not None
 
     def result(self, data: ReportData | None = None) -> dict[str, bytes]:
-        """Every chart as PNG bytes, by name, in :data:`CHARTS`' order (draws the rest here, then waits).
+        """Every chart as PNG bytes, by name, in :data:`CHARTS`' order.
 
-        ``data``: the same report's inputs, completed since the start (its whole summary); the charts
-        drawn here read it. Default: those given at the start.
+        Draws this process's charts, then takes the helper's finished ones and draws the rest
+        itself from the last one back (never waiting for the helper). ``data``: the same report's
+        inputs, completed since the start (its whole summary); the charts drawn here read it.
+        Default: those given at the start.
         """
+        if self._result is not None:
+            return dict(self._result)
         data = self._data if data is None else data
         here = {name: draw(data) for name, draw in CHARTS.items() if name not in self._there}
-        left = list(self._there)
-        self.drawn_there: tuple[str, ...] = ()
+        left, there = list(self._there), []
+        while left:
+            if self._answer is not None:
+                for name in list(left):
+                    png = self._answer.take(name)
+                    if png is not None:
+                        here[name] = png
+                        there.append(name)
+                        left.remove(name)
+                if not left:
+                    break
+            name = left.pop()  # the helper draws from the first: this process from the last
+            here[name] = CHARTS[name](data)
         if self._answer is not None:
-            # Not waiting idle: while the helper's answer is out (a busy machine gives it less than a
-            # CPU), draw its charts here from the end; whichever finishes first wins.
-            while left and not self._answer.done():
-                name = left.pop()
-                here[name] = CHARTS[name](data)
-            if left:
-                try:
-                    here.update({name: png for name, png in self._answer.result().items() if name in left})
-                    self.drawn_there = tuple(left)
-                    left = []
-                except chart_process.ChartProcessFailed:
-                    pass
-        here.update({name: CHARTS[name](data) for name in left})  # no helper, or it failed
-        return {name: here[name] for name in CHARTS}
+            self._answer.cancel()  # everything is here: free its CPU
+        self.drawn_there = tuple(name for name in self._there if name in there)
+        self._result = {name: here[name] for name in CHARTS}
+        return dict(self._result)
 
 
 def start_charts(data: ReportData) -> PendingCharts:

@@ -81,7 +81,8 @@ def review_fit(
     seed : int, default=0
         Seed of the replicated data for the posterior predictive p-values.
     stats : ParameterDiagnostics, optional
-        :func:`~mediamix.inference.diagnostics.parameter_diagnostics` of ``idata``, when computed already.
+        :func:`~mediamix.inference.diagnostics.parameter_diagnostics` of this ``idata``, when
+        computed already (not checked: the caller keeps the two together).
 
     Returns
     -------
