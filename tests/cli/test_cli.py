@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tomllib
 from pathlib import Path
 
@@ -280,6 +281,23 @@ def test_the_console_script_draws_part_of_the_report_in_a_helper_and_the_report_
     embedded = [base64.b64decode(uri) for uri in
                 re.findall(r'src="data:image/png;base64,([^"]+)"', (out / "report.html").read_text())]
     assert embedded == list(draw_charts(mediamix.load(out).report_data()).values())
+
+
+def test_the_chart_helper_is_for_the_console_script_only_and_can_be_turned_off(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import mediamix.cli.app as cli
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    with cli.chart_helper() as helper:  # as CliRunner and library callers run commands: no second process
+        assert helper is None
+    monkeypatch.setattr(cli, "_charts_in_parallel", True)  # as main() sets it
+    monkeypatch.setenv(cli.CHART_PROCESS_ENV, "0")
+    with cli.chart_helper() as helper:
+        assert helper is None
+    if sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) >= 2:
+        monkeypatch.delenv(cli.CHART_PROCESS_ENV)
+        with cli.chart_helper() as helper:
+            assert helper is not None
 
 
 @pytest.mark.parametrize("user_opt", [None, "2"])

@@ -106,14 +106,19 @@ def main() -> None:
 _charts_in_parallel = False
 
 
+#: Set to ``0`` to keep the console script from starting the chart helper (e.g. where memory is tight).
+CHART_PROCESS_ENV = "MEDIAMIX_CHART_PROCESS"
+
+
 def chart_helper() -> AbstractContextManager[object]:
     """A :func:`~mediamix.report.charts_in_parallel` block when run by the console script, else nothing.
 
     Commands that write a report (``fit``, ``demo``, ``report``) enter it first thing, so that the
-    helper's imports overlap with theirs. Only the console script starts a second process; tests
-    and code that call :data:`app` directly draw every chart in their own process.
+    helper's imports overlap with theirs. Only the console script starts a second process, unless
+    ``MEDIAMIX_CHART_PROCESS=0``; tests and code that call :data:`app` directly draw every chart in
+    their own process.
     """
-    if not _charts_in_parallel:
+    if not _charts_in_parallel or os.environ.get(CHART_PROCESS_ENV, "").strip() == "0":
         return contextlib.nullcontext()
     from mediamix.report import charts_in_parallel
 
