@@ -8,7 +8,6 @@ import functools
 import gc
 import os
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import typer
@@ -110,7 +109,7 @@ _charts_in_parallel = False
 CHART_PROCESS_ENV = "MEDIAMIX_CHART_PROCESS"
 
 
-def chart_helper() -> AbstractContextManager[object]:
+def chart_helper() -> contextlib.AbstractContextManager[object]:
     """A :func:`~mediamix.report.charts_in_parallel` block when run by the console script, else nothing.
 
     Commands that write a report (``fit``, ``demo``, ``report``) enter it first thing, so that the
