@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mediamix import MMM
+from mediamix import MMM, helper_processes
 from mediamix.report import REPORT_FILE, ReportData, chart_process, charts, charts_in_parallel, start_charts
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
@@ -43,7 +43,7 @@ def drawn_here(report_data: ReportData) -> dict[str, bytes]:
 
 def _wait_until_ready(helper: chart_process.ChartProcess | None) -> chart_process.ChartProcess:
     assert helper is not None, (f"no helper started: Python threads {threading.enumerate()}, "
-                                f"JAX imported: {chart_process._jax_loaded()}")
+                                f"JAX imported: {helper_processes.jax_loaded()}")
     deadline = time.monotonic() + 120
     while not helper.ready():
         assert time.monotonic() < deadline, "the helper never became ready"
@@ -288,12 +288,12 @@ def test_an_error_before_the_fork_costs_only_the_helper(monkeypatch: pytest.Monk
 
 def test_a_cgroup_cpu_quota_caps_the_cpus(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     quota = tmp_path / "cpu.max"
-    monkeypatch.setattr(chart_process, "CGROUP_CPU_MAX", str(quota))
+    monkeypatch.setattr(helper_processes, "CGROUP_CPU_MAX", str(quota))
     quota.write_text("100000 100000\n")  # one CPU's worth, whatever the affinity says
     with charts_in_parallel() as helper:
         assert helper is None
     quota.write_text("max 100000\n")
-    assert chart_process._usable_cpus() == len(os.sched_getaffinity(0))
+    assert helper_processes.usable_cpus() == len(os.sched_getaffinity(0))
 
 
 def test_descriptors_above_1024_do_not_cost_the_report(report_data: ReportData, drawn_here: dict[str, bytes],

@@ -9,9 +9,10 @@ the model's structure.
 
 After a full compile, :func:`store` records what nutpie's ``CompiledPyMCModel`` holds besides the
 machine code: the sizes, the variables' names, slices and shapes, which shared variables the two C
-callbacks read (by name) and the callbacks' numba cache keys. :func:`load` rebuilds the compiled
-model from that record, the model's current shared values (prior numbers, data) and the two
-callbacks loaded from numba's cache, skipping the graph work. The record is stored under
+callbacks read (by name), the callbacks' numba cache keys and the functions they call
+(:class:`~mediamix.inference.callbacks.Target`). :func:`load` rebuilds the compiled model from that
+record, the model's current shared values (prior numbers, data) and the two callbacks and their
+functions loaded from numba's cache, skipping the graph work. The record is stored under
 :func:`model_key`, which holds the model's whole graph as text (:func:`~mediamix.inference.rewrite_cache.graph_text`:
 every random variable, observed value, deterministic and potential, with constants by a hash of
 their bytes), each free variable's transform, the shared variables' names and shapes, the
@@ -29,14 +30,14 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Callable
 from typing import Any
 
+from mediamix.inference import callbacks
 from mediamix.inference.rewrite_cache import Unkeyable, cache_directory, graph_text, read_entry, value_text, write_entry
 
 __all__ = ["model_key", "load", "store", "stats"]
 
-_FORMAT = 1  # bump when what is stored changes
+_FORMAT = 2  # bump when what is stored changes
 
 #: Hits, misses and stores since the process started (read by the tests).
 stats = {"hits": 0, "misses": 0, "stores": 0}
@@ -122,14 +123,14 @@ def _dim_length(length: Any) -> Any:
     raise Unkeyable(f"dim length {length}")
 
 
-def store(key: str, compiled: Any, callbacks: dict[str, tuple[str, Any, dict[str, int]]]) -> None:
+def store(key: str, compiled: Any, recorded: dict[str, tuple[Any, ...]]) -> None:
     """Record ``compiled`` (a ``CompiledPyMCModel``) under ``key``.
 
-    ``callbacks``: for each name in :data:`CALLBACKS`, its numba cache key, C signature and the sizes
-    compiled into it.
+    ``recorded``: for each name in :data:`CALLBACKS`, its numba cache key, C signature, the sizes
+    compiled into it and its :class:`~mediamix.inference.callbacks.Target`.
     """
     keys = compiled.shared_var_keys  # shared variable -> its slot name in user_data
-    if set(callbacks) != set(CALLBACKS) or any(var.name is None for var in keys):  # found again by name
+    if set(recorded) != set(CALLBACKS) or any(var.name is None for var in keys):  # found again by name
         return
     names, slices, shapes = compiled.shape_info
     record = {
@@ -139,17 +140,17 @@ def store(key: str, compiled: Any, callbacks: dict[str, tuple[str, Any, dict[str
         "shape_info": (list(names), [(s.start, s.stop) for s in slices], [tuple(int(n) for n in s) for s in shapes]),
         "shared": [(var.name, slot) for var, slot in keys.items()],  # in user_data's order
         "user_data_dtype": str(compiled.user_data.dtype),
-        "callbacks": callbacks,
+        "callbacks": recorded,
     }
     if write_entry(cache_directory() / f"model-{key}.pkl", record):
         stats["stores"] += 1
 
 
-def load(model: Any, key: str, make_callback: Callable[[str, str, Any, dict[str, int]], Any]) -> Any | None:
+def load(model: Any, key: str) -> Any | None:
     """The compiled model recorded under ``key``, rebuilt for ``model``; None when there is none or it does not fit.
 
-    ``make_callback(name, cache_key, c_sig, sizes)`` loads one C callback from numba's cache (and
-    raises if it is not there).
+    The two C callbacks and the functions they call come from numba's cache
+    (:func:`~mediamix.inference.callbacks.load_callback`); anything missing there is a miss too.
     """
     import numpy as np
     import nutpie.compile_pymc as ncp
@@ -180,12 +181,18 @@ def load(model: Any, key: str, make_callback: Callable[[str, str, Any, dict[str,
             value = np.array(var.get_value(), order="C", copy=True)
             value.flags.writeable = False
             shared_data[slot] = value
-        user_data = ncp.make_user_data(keys, shared_data)
+        user_data = callbacks.with_target_slots(ncp.make_user_data(keys, shared_data))
         if str(user_data.dtype) != record["user_data_dtype"]:
             raise LookupError("user data layout differs")
+        loaded = {}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=Warning)
-            logp, expand = (make_callback(name, *record["callbacks"][name]) for name in CALLBACKS)
+            for name in CALLBACKS:
+                callback_key, c_sig, sizes, target = record["callbacks"][name]
+                loaded[name], dispatcher = callbacks.load_callback(name, callback_key, c_sig, target, user_data.dtype,
+                                                                   sizes)
+                user_data[callbacks.TARGET_SLOTS[name]] = callbacks.address(dispatcher, target.argtypes)
+        logp, expand = (loaded[name] for name in CALLBACKS)
     except Exception:  # anything missing or different: compile as usual (and record again)
         stats["misses"] += 1
         return None

@@ -9,6 +9,7 @@ see ``benchmarks/seed_example.py`` and the README for the figures.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import threading
@@ -20,7 +21,8 @@ from typing import Any, Protocol
 import xarray as xr
 
 from mediamix.errors import SamplingError
-from mediamix.inference import compiled_models
+from mediamix.helper_processes import ForkedJob, may_fork
+from mediamix.inference import callbacks, compiled_models
 from mediamix.inference.rewrite_cache import rewrites_cached
 
 __all__ = [
@@ -100,73 +102,36 @@ class NutpieSampler:
         return SampleResult(idata=idata, compile_s=t1 - t0, sampling_s=t2 - t1)
 
 
-# ------------------------------------------------------------- nutpie's C callbacks, cached on disk
+# ------------------------------------------------------------- compiling the model for nutpie
 #
 # nutpie wraps PyTensor's numba logp/gradient function and its "expand" function in two
-# ``numba.cfunc`` C callbacks. PyTensor caches its own functions on disk, but nutpie's two
-# callbacks are recompiled in every process (their closures pickle differently each time, so
-# numba's cache never hits), and the logp callback's ``out[...] = grad`` makes numba compile its
-# slice-assignment error message (string formatting) as well. Measured on the demo model (2-CPU
-# machine, warm PyTensor/numba caches, ``benchmarks/seed_example.py``-style fresh processes):
-# ``nutpie.compile_pymc_model`` took 4.6-4.9 s, of which 3.4-3.6 s was the logp callback
-# (2.2 s of that the error-message formatting) and 0.3 s the expand callback; the rest (0.9 s)
-# is PyTensor building and rewriting the logp/gradient graph.
+# ``numba.cfunc`` C callbacks. ``compile_nutpie`` runs nutpie's ``compile_pymc_model`` with its
+# steps replaced (``_NutpieCompile``), so that
 #
-# ``compile_nutpie`` gives nutpie the same two callbacks written as source with a copy loop and
-# registers them with PyTensor's numba cache under a key made of PyTensor's own cache key of the
-# wrapped function (which changes with the model and the data), the callback's source, its sizes
-# and the nutpie/numba/PyTensor versions. Measured: compile 1.1 s warm (from 4.7 s); the first
-# compile of a new model or new data 1.8 s less than before as well; draws bit-identical to
-# plain ``nutpie.compile_pymc_model`` for the same seed. Other nutpie versions, or
-# ``numba__cache=False``, take nutpie's own path (still without fastmath, see ``compile_nutpie``).
+# - the callbacks call the two PyTensor functions through an address in nutpie's ``user_data``
+#   (:mod:`mediamix.inference.callbacks`): the functions are compiled once each and cached on disk,
+#   and a callback's code depends only on the types it passes on, so it is cached and reused across
+#   models (nutpie's own callbacks link the function's code in and compile all of it again, and are
+#   recompiled in every process: their closures pickle differently each time);
+# - the names of the shared values' slots in ``user_data`` are numbered in graph order instead of
+#   nutpie's random uuid4, so the same graph gives the same code (and keys) in every process;
+# - on a cold compile with a CPU to spare, a forked helper compiles the expand function and both
+#   callbacks while this process compiles the logp/gradient function, the longest step
+#   (``mediamix.helper_processes``). The helper saves only those three to numba's cache (two
+#   processes saving entries of one function at once can mix up numba's index); this process then
+#   loads them. If the helper fails or is not started, this process compiles them itself.
 #
 # Shared variables (``pm.Data``, and the vector of prior numbers that ``build_model`` makes a model
-# input, see ``mediamix.model.build.PriorParameters``) are read at runtime from nutpie's
-# ``user_data``, so neither PyTensor's key nor the callbacks' depend on their values: a refit with
-# other prior numbers compiles in ~1.9 s (demo, warm caches) instead of 6.7-6.9 s.
-
-_NUTPIE_LOGP_SRC = """
-def nutpie_logp(dim, x_, out_, logp_, user_data_):
-    if dim != n_dim:
-        return -1
-    try:
-        x = numba.carray(x_, (n_dim,))
-        out = numba.carray(out_, (n_dim,))
-        logp = numba.carray(logp_, ())
-        logp_val, grad = extract(x, user_data_)
-        logp[()] = logp_val
-        finite = True
-        for i in range(n_dim):
-            out[i] = grad[i]
-            if not np.isfinite(grad[i]):
-                finite = False
-        if not finite:
-            return 3
-        if not np.isfinite(logp_val):
-            return 4
-    except Exception:
-        return 1
-    return 0
-"""
-
-_NUTPIE_EXPAND_SRC = """
-def nutpie_expand(dim, expanded, x_, out_, user_data_):
-    if dim != n_dim:
-        return -1
-    if expanded != n_expanded:
-        return -1
-    try:
-        x = numba.carray(x_, (n_dim,))
-        out = numba.carray(out_, (n_expanded,))
-        (values,) = extract(x, user_data_)
-        for i in range(n_expanded):
-            out[i] = values[i]
-    except Exception:
-        return -2
-    return 0
-"""
+# input, see ``mediamix.model.build.PriorParameters``) are read at runtime from ``user_data``, so
+# neither the code nor its keys depend on their values: a refit with other prior numbers reuses
+# everything (and, with :mod:`mediamix.inference.compiled_models`, skips the graph work too).
+# Other nutpie versions, or ``numba__cache=False``, take nutpie's own path (without fastmath, see
+# ``compile_nutpie``). Measured figures: README, "Speed".
 
 _NUTPIE_PATCH_LOCK = threading.Lock()
+
+#: Set to "0" to keep ``compile_nutpie`` from forking a helper (e.g. where memory is tight).
+COMPILE_PROCESS_VARIABLE = "MEDIAMIX_COMPILE_PROCESS"
 
 
 class _NotCacheable(Exception):
@@ -174,13 +139,13 @@ class _NotCacheable(Exception):
 
 
 def compile_nutpie(model: Any, *, reuse: bool = True) -> Any:
-    """``nutpie.compile_pymc_model(model)``, with nutpie's two C callbacks cached on disk when possible.
+    """``nutpie.compile_pymc_model(model)``, with its C callbacks and functions cached on disk when possible.
 
     The callbacks compute the same values as nutpie's own (same draws for the same seed); see the
-    comment above for what is cached, under which key, and the measured saving. With ``reuse``, a
-    model compiled before (same structure; prior numbers and ``pm.Data`` values may differ) is
-    rebuilt from its record instead (:mod:`mediamix.inference.compiled_models`), without the
-    PyTensor functions ``logp_func``/``expand_func``; ``reuse=False`` always builds those.
+    comment above for what is cached and how. With ``reuse``, a model compiled before (same
+    structure; prior numbers and ``pm.Data`` values may differ) is rebuilt from its record instead
+    (:mod:`mediamix.inference.compiled_models`), without the PyTensor functions
+    ``logp_func``/``expand_func``; ``reuse=False`` always builds those.
     """
     import nutpie
     import pytensor
@@ -200,92 +165,165 @@ def compile_nutpie(model: Any, *, reuse: bool = True) -> Any:
             return nutpie.compile_pymc_model(model)
 
 
-def _compile_nutpie_cached(model: Any, reuse: bool) -> Any:
-    import hashlib
+_STEPS = ("_make_functions", "make_user_data", "_make_c_logp_func", "_make_c_expand_func", "make_extraction_fn",
+          "uuid4")
 
-    import numba
-    import numpy as np
+
+def _compile_nutpie_cached(model: Any, reuse: bool) -> Any:
     import nutpie
     import nutpie.compile_pymc as ncp
-    import pytensor
+    from numba.core.errors import TypingError
     from pytensor.configdefaults import config
-    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
-    hooks = ("_make_c_logp_func", "_make_c_expand_func", "make_extraction_fn", "uuid4")
-    if not nutpie.__version__.startswith("0.16.") or not config.numba__cache or not all(hasattr(ncp, h) for h in hooks):
+    if not nutpie.__version__.startswith("0.16.") or not config.numba__cache or not all(hasattr(ncp, h) for h in _STEPS):
         raise _NotCacheable
-
-    def callback(src: str, name: str, inner: Any, user_data: Any, shared_keys: Any, shared_data: Any,
-                 **sizes: int) -> Any:
-        inner_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
-        if inner_key is None:
-            raise _NotCacheable
-        # The shared variables' names (deterministic, see _shared_key) and dtypes are compiled into the
-        # extraction code, and the record layout of ``user_data`` too; their values are read at runtime.
-        shared = [(k, shared_data[k].dtype.str, shared_data[k].ndim) for k in shared_keys]
-        parts = [src, inner_key, repr(sorted(sizes.items())), repr(shared), str(user_data.dtype),
-                 nutpie.__version__, numba.__version__, pytensor.__version__]
-        key = hashlib.sha256("|".join(parts).encode()).hexdigest()
-        extract = ncp.make_extraction_fn(inner, shared_data, shared_keys, user_data.dtype)
-        recorded[name] = [key, None, sizes]  # the C signature follows from nutpie's own builder
-        # Globals, not a closure: numba's cache index hashes closure contents, which differ per process.
-        env = {"__name__": __name__, "np": np, "numba": numba, "extract": extract, **sizes}
-        return compile_numba_function_src(src, name, env, cache_key=key)
-
-    make_logp, make_expand = ncp._make_c_logp_func, ncp._make_c_expand_func
-    recorded: dict[str, list[Any]] = {}  # what compiled_models.store keeps of each callback
-
-    def logp_func(n_dim, logp_fn, user_data, shared_keys, shared_data):  # type: ignore[no-untyped-def]
-        _, c_sig = make_logp(n_dim, logp_fn, user_data, shared_keys, shared_data)
-        fn = callback(_NUTPIE_LOGP_SRC, "nutpie_logp", logp_fn, user_data, shared_keys, shared_data, n_dim=n_dim)
-        recorded["nutpie_logp"][1] = c_sig
-        return fn, c_sig
-
-    def expand_func(n_dim, n_expanded, expand_fn, user_data, shared_keys, shared_data):  # type: ignore[no-untyped-def]
-        _, c_sig = make_expand(n_dim, n_expanded, expand_fn, user_data, shared_keys, shared_data)
-        fn = callback(_NUTPIE_EXPAND_SRC, "nutpie_expand", expand_fn, user_data, shared_keys, shared_data,
-                      n_dim=n_dim, n_expanded=n_expanded)
-        recorded["nutpie_expand"][1] = c_sig
-        return fn, c_sig
-
-    def load_callback(name: str, key: str, c_sig: Any, sizes: dict[str, int]) -> Any:
-        """One C callback from numba's cache; if it is not there, numba's attempt to compile it fails
-        (its ``extract`` is no function numba can compile) and the record is not used."""
-        src = {"nutpie_logp": _NUTPIE_LOGP_SRC, "nutpie_expand": _NUTPIE_EXPAND_SRC}[name]
-        env = {"__name__": __name__, "np": np, "numba": numba, "extract": _not_compiled_here, **sizes}
-        return numba.cfunc(c_sig, cache=True)(compile_numba_function_src(src, name, env, cache_key=key))
-
-    key = compiled_models.model_key(model, _NUTPIE_LOGP_SRC + _NUTPIE_EXPAND_SRC) if reuse else None
+    key = compiled_models.model_key(model, "".join(callbacks.SOURCES.values())) if reuse else None
     if key is not None:
         with _NUTPIE_PATCH_LOCK, rewrites_cached():  # the initial-point function still compiles
-            found = compiled_models.load(model, key, load_callback)
+            found = compiled_models.load(model, key)
         if found is not None:
             return found
-
-    # nutpie names each shared variable's slot in ``user_data`` with a random uuid4, which would put a
-    # new name into the callbacks' code (and key) in every process; numbered names are the same for
-    # the same graph (nutpie visits the functions' shared variables in graph order).
-    numbers = itertools.count()
-
-    def shared_key() -> Any:
-        return types.SimpleNamespace(hex=f"shared_{next(numbers)}")
-
-    uuid4 = ncp.uuid4
-    with _NUTPIE_PATCH_LOCK, rewrites_cached():
-        ncp._make_c_logp_func, ncp._make_c_expand_func, ncp.uuid4 = logp_func, expand_func, shared_key
+    with _NUTPIE_PATCH_LOCK, rewrites_cached(), _NutpieCompile(ncp) as steps:
         try:
             # nutpie passes extra keywords on to numba.cfunc: cache=True stores the callbacks
             # through PyTensor's cache locator, in PyTensor's compiledir (base_compiledir/numba).
             compiled = nutpie.compile_pymc_model(model, cache=True)
-        finally:
-            ncp._make_c_logp_func, ncp._make_c_expand_func, ncp.uuid4 = make_logp, make_expand, uuid4
+        except TypingError as err:  # a callback's types differ from its function's (another numba)
+            if "call_target" not in str(err):
+                raise
+            raise _NotCacheable from err
     if key is not None:
-        compiled_models.store(key, compiled, {name: tuple(entry) for name, entry in recorded.items()})
+        compiled_models.store(key, compiled, steps.recorded)
     return compiled
 
 
-def _not_compiled_here(*args: Any) -> Any:  # pragma: no cover - never called: see load_callback
-    raise SamplingError("a cached nutpie callback was not in numba's cache")
+class _NutpieCompile:
+    """nutpie's ``compile_pymc_model`` steps, replaced for one compile (see the comment above).
+
+    Used as a context manager: inside, nutpie's module calls these methods; on leaving, nutpie's own
+    steps are back and a helper still running is killed.
+    """
+
+    def __init__(self, ncp: Any) -> None:
+        self.ncp = ncp
+        self.own = {name: getattr(ncp, name) for name in _STEPS}
+        self.functions: tuple[Any, ...] | None = None  # what _make_functions returned
+        #: name -> (callback key, C signature, sizes, target): what compiled_models.store keeps
+        self.recorded: dict[str, tuple[Any, ...]] = {}
+        self.helper: ForkedJob | None = None
+        self.numbers = itertools.count()
+
+    def __enter__(self) -> _NutpieCompile:
+        replaced = {"_make_functions": self.make_functions, "make_user_data": self.make_user_data,
+                    "_make_c_logp_func": self.logp_callback, "_make_c_expand_func": self.expand_callback,
+                    "uuid4": self.shared_key}
+        for name, step in replaced.items():
+            setattr(self.ncp, name, step)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, step in self.own.items():
+            setattr(self.ncp, name, step)
+        if self.helper is not None:
+            self.helper.kill()
+
+    def make_functions(self, *args: Any, **kwargs: Any) -> Any:
+        self.functions = self.own["_make_functions"](*args, **kwargs)
+        return self.functions
+
+    def shared_key(self) -> Any:
+        """A slot name for the next shared value: nutpie visits them in graph order."""
+        return types.SimpleNamespace(hex=f"shared_{next(self.numbers)}")
+
+    def make_user_data(self, shared_var_keys: dict[Any, str], shared_data: dict[str, Any]) -> Any:
+        user_data = callbacks.with_target_slots(self.own["make_user_data"](shared_var_keys, shared_data))
+        if self.functions is not None and os.environ.get(COMPILE_PROCESS_VARIABLE, "1") != "0" and may_fork():
+            self._start_helper(shared_var_keys, shared_data, user_data)
+        return user_data
+
+    def logp_callback(self, n_dim: int, logp_fn: Any, user_data: Any, shared_keys: list[str],
+                      shared_data: dict[str, Any]) -> tuple[Any, Any]:
+        _, c_sig = self.own["_make_c_logp_func"](n_dim, logp_fn, user_data, shared_keys, shared_data)
+        return self._callback("nutpie_logp", logp_fn, c_sig, user_data, shared_keys, shared_data, n_dim=n_dim), c_sig
+
+    def expand_callback(self, n_dim: int, n_expanded: int, expand_fn: Any, user_data: Any, shared_keys: list[str],
+                        shared_data: dict[str, Any]) -> tuple[Any, Any]:
+        _, c_sig = self.own["_make_c_expand_func"](n_dim, n_expanded, expand_fn, user_data, shared_keys, shared_data)
+        if self.helper is not None:  # it compiled this callback and its function: wait, then load them
+            self.helper.wait(timeout=300)
+            self.helper = None
+        function = self._callback("nutpie_expand", expand_fn, c_sig, user_data, shared_keys, shared_data,
+                                  n_dim=n_dim, n_expanded=n_expanded)
+        return function, c_sig
+
+    def _callback(self, name: str, jit_fn: Any, c_sig: Any, user_data: Any, shared_keys: list[str],
+                  shared_data: dict[str, Any], **sizes: int) -> Any:
+        """Compile (or load) the callback's target, put its address into ``user_data``, and return the
+        callback's function (nutpie compiles it with ``numba.cfunc(c_sig, cache=True)``)."""
+        try:
+            target, globals_ = callbacks.describe_target(jit_fn, callbacks.argument_types(shared_data, shared_keys))
+        except LookupError:
+            raise _NotCacheable from None
+        target, dispatcher = callbacks.compile_target(target, globals_)
+        user_data[callbacks.TARGET_SLOTS[name]] = callbacks.address(dispatcher, target.argtypes)
+        function, key = callbacks.callback_function(name, target, shared_data, shared_keys, user_data.dtype, sizes)
+        self.recorded[name] = (key, c_sig, sizes, target)
+        return function
+
+    def _start_helper(self, shared_var_keys: dict[Any, str], shared_data: dict[str, Any], user_data: Any) -> None:
+        """Fork a helper that compiles the expand function and both callbacks (see the comment above)."""
+        assert self.functions is not None
+        n_dim, n_expanded, logp_pt, expand_pt = self.functions[:4]
+        logp_keys = [shared_var_keys[v] for v in logp_pt.get_shared()]
+        expand_keys = [shared_var_keys[v] for v in expand_pt.get_shared()]
+
+        def compile_ahead() -> None:
+            import numba
+
+            saving = _save_only_keys()
+            _, c_sig = self.own["_make_c_expand_func"](n_dim, n_expanded, expand_pt.vm.jit_fn, user_data, expand_keys,
+                                                      shared_data)
+            target, globals_ = callbacks.describe_target(expand_pt.vm.jit_fn,
+                                                         callbacks.argument_types(shared_data, expand_keys))
+            saving.add(target.key)
+            target, _ = callbacks.compile_target(target, globals_)
+            sizes = {"n_dim": n_dim, "n_expanded": n_expanded}
+            function, key = callbacks.callback_function("nutpie_expand", target, shared_data, expand_keys,
+                                                        user_data.dtype, sizes)
+            saving.add(key)
+            numba.cfunc(c_sig, cache=True)(function)
+            # The logp callback, for the return type its function most likely has (C arrays).
+            _, c_sig = self.own["_make_c_logp_func"](n_dim, logp_pt.vm.jit_fn, user_data, logp_keys, shared_data)
+            target, _ = callbacks.describe_target(logp_pt.vm.jit_fn, callbacks.argument_types(shared_data, logp_keys))
+            target = dataclasses.replace(target, restype=callbacks.guess_result_type(logp_pt.maker.fgraph.outputs))
+            function, key = callbacks.callback_function("nutpie_logp", target, shared_data, logp_keys,
+                                                        user_data.dtype, {"n_dim": n_dim})
+            saving.add(key)
+            numba.cfunc(c_sig, cache=True)(function)
+
+        try:
+            self.helper = ForkedJob(compile_ahead)
+        except OSError:  # out of processes or memory: compile here
+            self.helper = None
+
+
+def _save_only_keys() -> set[str]:
+    """In the helper: numba saves cache entries only of functions whose key is in the returned set.
+
+    The helper compiles functions this process compiles too (the graphs' ops); both saving entries
+    of the same function at once could leave numba's index pointing at the other's code.
+    """
+    from numba.core.caching import IndexDataCacheFile
+
+    keys: set[str] = set()
+    save = IndexDataCacheFile.save
+
+    def save_if_ours(self: Any, key: Any, data: Any) -> None:
+        if any(k in self._index_name for k in keys):  # noqa: SLF001
+            save(self, key, data)
+
+    IndexDataCacheFile.save = save_if_ours  # type: ignore[method-assign]
+    return keys
 
 
 class PymcSampler:

@@ -43,8 +43,9 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any, BinaryIO
+
+from mediamix.helper_processes import may_fork
 
 __all__ = ["CHARTS_THERE", "Answer", "ChartProcess", "ChartProcessFailed", "charts_in_parallel", "current"]
 
@@ -58,7 +59,6 @@ CHARTS_THERE = ("priors", "fit", "response", "waterfall")
 
 _READY = b"R"
 #: cgroup v2's CPU quota of this process's group ("max 100000", or quota and period in microseconds).
-CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
 _CURRENT: contextvars.ContextVar[ChartProcess | None] = contextvars.ContextVar("mediamix_chart_process", default=None)
 
 
@@ -89,8 +89,7 @@ class ChartProcess:
         (unsafe to fork), or any error on the way (out of file descriptors or processes)."""
         opened: list[int] = []
         try:
-            if (not sys.platform.startswith("linux") or not _a_cpu_to_spare() or threading.active_count() > 1
-                    or _jax_loaded()):
+            if not may_fork():
                 return None
             requests_read, requests_write = os.pipe()
             opened += [requests_read, requests_write]
@@ -231,38 +230,6 @@ def _reissue(caught: list[tuple[Any, ...]]) -> None:
             except Exception:  # noqa: BLE001 - a category that needs more arguments
                 message = UserWarning(f"{category.__name__}: {message}")
         warnings.warn_explicit(message, type(message), filename, lineno, module=module, registry=_REGISTRY)
-
-
-def _jax_loaded() -> bool:
-    """Whether JAX is imported (not only ArviZ's lazy placeholder): its threads make a fork unsafe,
-    and it says so at every fork."""
-    module = sys.modules.get("jax")
-    return module is not None and not isinstance(module, importlib.util._LazyModule)  # noqa: SLF001
-
-
-def _a_cpu_to_spare() -> bool:
-    """Whether a CPU is likely idle for the helper: two or more usable, and the last minute's load
-    leaving one free (besides this process). With every CPU busy the helper only competes: with
-    another program keeping the second CPU busy, demo fits took 4.5-4.65 s with it and 4.15-4.4 s
-    without (alternating pairs). Lowering the helper's priority (``nice 10``) did not help that case
-    enough and took away the gain on an idle machine (3.59 -> 4.00 s, none 3.94 s)."""
-    cpus = _usable_cpus()
-    return cpus >= 2 and os.getloadavg()[0] < cpus - 0.25  # the load counts the whole machine's
-
-
-def _usable_cpus() -> float:
-    """CPUs this process may use: its affinity, capped by a cgroup (v2) CPU quota (containers)."""
-    try:
-        cpus: float = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - platforms without affinity
-        cpus = os.cpu_count() or 1
-    try:
-        quota, period = Path(CGROUP_CPU_MAX).read_text().split()[:2]
-        if quota != "max":
-            cpus = min(cpus, int(quota) / int(period))
-    except (OSError, ValueError):  # no cgroup v2 file, or not readable: no quota known
-        pass
-    return cpus
 
 
 def current() -> ChartProcess | None:

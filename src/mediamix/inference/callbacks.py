@@ -1,0 +1,307 @@
+"""nutpie's two C callbacks, calling the model's compiled functions through an address.
+
+nutpie samples through two C callbacks (``numba.cfunc``): ``logp`` (log density and gradient at a
+point) and ``expand`` (every traced variable at a point). Each wraps a function PyTensor compiles
+with numba, its *target*. nutpie's own callbacks call the target directly, so numba links the
+target's code into the callback and optimizes and emits all of it a second time: on the demo model
+(cold caches, 2-CPU machine) 1.8 s of the logp callback's 10.1 s, plus 0.7 s for PyTensor's
+wrapper around its function that does the same once more.
+
+Here each callback calls its target through an address it reads, at every call, from nutpie's
+``user_data`` record (:func:`with_target_slots` adds the two fields). So
+
+- each target is compiled once, alone, and cached on disk under a key of its own (:func:`compile_target`);
+- a callback's code depends only on the types it passes on (the sizes, the shared values' dtypes,
+  the targets' argument and return types), not on the model: it is cached under those and
+  reused by every model with the same types, e.g. the same model on new data;
+- targets and callbacks can be compiled in two processes at once (:mod:`mediamix.inference.samplers`).
+
+The call itself follows numba's own calling convention (numba's ``call_conv.call_function``, as when
+one numba function calls another); a target that raises makes the callback return an error code,
+as nutpie's do. Values are the same as nutpie's own callbacks give, bit for bit
+(``tests/inference/test_nutpie_cache.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "SOURCES", "TARGET_SLOTS", "Target", "address", "argument_types", "callback_function", "callback_key",
+    "compile_target", "describe_target", "guess_result_type", "load_callback", "load_target", "with_target_slots",
+]
+
+#: The fields :func:`with_target_slots` adds to nutpie's ``user_data``: each callback's target address.
+TARGET_SLOTS = {"nutpie_logp": "logp_target", "nutpie_expand": "expand_target"}
+
+_LOGP_SRC = """
+def nutpie_logp(dim, x_, out_, logp_, user_data_):
+    if dim != n_dim:
+        return -1
+    try:
+        x = numba.carray(x_, (n_dim,))
+        out = numba.carray(out_, (n_dim,))
+        logp = numba.carray(logp_, ())
+        target = numba.carray(user_data_, (), record)["logp_target"][()]
+        if target == 0:
+            return 2
+        ok, result = call_target(target, x, extract(x, user_data_))
+        if not ok:
+            return 1
+        logp_val, grad = result
+        logp[()] = logp_val
+        finite = True
+        for i in range(n_dim):
+            out[i] = grad[i]
+            if not np.isfinite(grad[i]):
+                finite = False
+        if not finite:
+            return 3
+        if not np.isfinite(logp_val):
+            return 4
+    except Exception:
+        return 1
+    return 0
+"""
+
+_EXPAND_SRC = """
+def nutpie_expand(dim, expanded, x_, out_, user_data_):
+    if dim != n_dim:
+        return -1
+    if expanded != n_expanded:
+        return -1
+    try:
+        x = numba.carray(x_, (n_dim,))
+        out = numba.carray(out_, (n_expanded,))
+        target = numba.carray(user_data_, (), record)["expand_target"][()]
+        if target == 0:
+            return -2
+        ok, result = call_target(target, x, extract(x, user_data_))
+        if not ok:
+            return -2
+        (values,) = result
+        for i in range(n_expanded):
+            out[i] = values[i]
+    except Exception:
+        return -2
+    return 0
+"""
+
+#: Each callback's source, by its name.
+SOURCES = {"nutpie_logp": _LOGP_SRC, "nutpie_expand": _EXPAND_SRC}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A compiled PyTensor function as a callback calls it: how to find it in numba's cache again.
+
+    Attributes
+    ----------
+    name, src : str
+        The function's name and PyTensor's generated source of it.
+    key : str
+        Its numba cache key (derived from PyTensor's key of the function, which covers the graph).
+    argtypes : tuple of numba types
+        The point, then the shared values in ``user_data``'s order.
+    restype : numba type
+        What it returns (a tuple of arrays).
+    """
+
+    name: str
+    src: str
+    key: str
+    argtypes: tuple[Any, ...]
+    restype: Any
+
+
+def with_target_slots(user_data: Any) -> Any:
+    """nutpie's ``user_data`` record with the two target addresses added (zero: no target yet).
+
+    nutpie reads only its own ``shared`` field and copies the whole record (``with_data``), so the
+    addresses travel with it.
+    """
+    import numpy as np
+
+    if all(name in (user_data.dtype.names or ()) for name in TARGET_SLOTS.values()):
+        return user_data
+    dtype = np.dtype(user_data.dtype.descr + [(name, np.uintp) for name in TARGET_SLOTS.values()])
+    extended = np.zeros((), dtype=dtype)
+    for name in user_data.dtype.names:
+        extended[name] = user_data[name]
+    return extended
+
+
+def argument_types(shared_data: dict[str, Any], shared_keys: list[str]) -> tuple[Any, ...]:
+    """The numba types nutpie's extraction hands a target: the point, then each shared value (read only)."""
+    import numba
+    from numba import types
+
+    shared = tuple(types.Array(numba.from_dtype(shared_data[k].dtype), shared_data[k].ndim, "C", readonly=True)
+                   for k in shared_keys)
+    return (types.Array(types.float64, 1, "C"), *shared)
+
+
+def guess_result_type(outputs: list[Any]) -> Any:
+    """The numba type a target with these PyTensor ``outputs`` most likely returns (C-contiguous
+    arrays), for compiling its callback before the target itself; a wrong guess only costs the time."""
+    import numba
+    import numpy as np
+    from numba import types
+
+    return types.Tuple(tuple(types.Array(numba.from_dtype(np.dtype(v.type.dtype)), v.type.ndim, "C") for v in outputs))
+
+
+def describe_target(jit_fn: Any, argtypes: tuple[Any, ...]) -> tuple[Target, dict[str, Any]]:
+    """The target behind PyTensor's ``jit_fn`` (``pytensor_function.vm.jit_fn``) for ``argtypes``, and
+    its globals (the graph's ops); its ``restype`` is None until :func:`compile_target`.
+
+    ``jit_fn`` is a cached wrapper that only calls the graph's function; the target is the graph's
+    function itself, cached under a key derived from PyTensor's key of the wrapper. Raises
+    ``LookupError`` when ``jit_fn`` is not such a wrapper (another PyTensor version).
+    """
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    wrapper = getattr(jit_fn, "py_func", None)
+    wrapper_key = CACHED_SRC_FUNCTIONS.get(wrapper) if wrapper is not None else None
+    graph_fn = getattr(getattr(wrapper, "__globals__", {}).get("jitable_func"), "py_func", None)
+    src = getattr(graph_fn, "__source__", None)
+    if wrapper_key is None or graph_fn is None or src is None:
+        raise LookupError("not PyTensor's cached wrapper of a graph's function")
+    key = hashlib.sha256(f"{wrapper_key}|graph function".encode()).hexdigest()
+    return Target(graph_fn.__name__, src, key, argtypes, None), graph_fn.__globals__
+
+
+def compile_target(target: Target, globals_: dict[str, Any]) -> tuple[Target, Any]:
+    """Compile ``target`` (or load it from numba's cache): the target with its return type, and its
+    dispatcher (kept for the rest of the process: the callbacks call its code)."""
+    dispatcher = _TARGETS.get(target.key) or _target_dispatcher(target, globals_)
+    dispatcher.compile(target.argtypes)  # found in memory or in numba's cache, or compiled
+    _TARGETS[target.key] = dispatcher
+    restype = dispatcher.overloads[target.argtypes].signature.return_type
+    return dataclasses.replace(target, restype=restype), dispatcher
+
+
+def load_target(target: Target) -> Any:
+    """``target``'s dispatcher, its code loaded from numba's cache; raises when it is not there.
+
+    The function's globals (the graph's ops) are not needed to load it: without them, a cache miss
+    fails in numba's typing instead of compiling.
+    """
+    loaded, dispatcher = compile_target(dataclasses.replace(target, restype=None), {})
+    if loaded.restype != target.restype:
+        raise LookupError("the cached function returns another type")
+    return dispatcher
+
+
+def address(dispatcher: Any, argtypes: tuple[Any, ...]) -> int:
+    """Where the code ``dispatcher`` compiled for ``argtypes`` starts (numba's calling convention)."""
+    result = dispatcher.overloads[argtypes]
+    return int(result.library.get_pointer_to_function(result.fndesc.llvm_func_name))
+
+
+def callback_function(name: str, target: Target, shared_data: dict[str, Any], shared_keys: list[str],
+                      record_dtype: Any, sizes: dict[str, int]) -> tuple[Any, str]:
+    """The Python function of the C callback ``name`` (``"nutpie_logp"`` or ``"nutpie_expand"``)
+    calling ``target``, registered with numba's cache under its key; and the key.
+
+    ``numba.cfunc(c_sig, cache=True)`` of it compiles the callback, or loads it when cached.
+    """
+    key = callback_key(name, target, record_dtype, sizes)
+    extract = _extraction(shared_data, shared_keys, record_dtype)
+    return _callback_source(name, key, extract, target, record_dtype, sizes), key
+
+
+def load_callback(name: str, key: str, c_sig: Any, target: Target, record_dtype: Any,
+                  sizes: dict[str, int]) -> tuple[Any, Any]:
+    """The C callback ``name`` and its target's dispatcher, both from numba's cache; raises when
+    either is not there (without the extraction code, a cache miss fails in numba's typing)."""
+    import numba
+
+    dispatcher = load_target(target)
+    function = _callback_source(name, key, _not_compiled_here, target, record_dtype, sizes)
+    return numba.cfunc(c_sig, cache=True)(function), dispatcher
+
+
+def callback_key(name: str, target: Target, record_dtype: Any, sizes: dict[str, int]) -> str:
+    """The numba cache key of a callback: its source, sizes, the types it passes on and the versions."""
+    import numba
+    import nutpie
+    import pytensor
+
+    parts = [SOURCES[name], repr(sorted((k, int(v)) for k, v in sizes.items())), str(target.argtypes), str(target.restype),
+             str(record_dtype), nutpie.__version__, numba.__version__, pytensor.__version__]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+#: Targets compiled or loaded in this process, by key: their code must outlive every callback calling it.
+_TARGETS: dict[str, Any] = {}
+
+
+def _target_dispatcher(target: Target, globals_: dict[str, Any]) -> Any:
+    from pytensor.link.numba.cache import compile_numba_function_src
+    from pytensor.link.numba.dispatch.basic import numba_njit
+
+    py_func = compile_numba_function_src(target.src, target.name, dict(globals_), cache_key=target.key)
+    return numba_njit(py_func, cache=True)  # no Python or C wrapper: only ever called through its address
+
+
+def _extraction(shared_data: dict[str, Any], shared_keys: list[str], record_dtype: Any) -> Any:
+    """nutpie's code that reads the shared values out of ``user_data``, returning them as a tuple."""
+    import nutpie.compile_pymc as ncp
+
+    return ncp.make_extraction_fn(_shared_values(), shared_data, shared_keys, record_dtype)
+
+
+@functools.cache
+def _shared_values() -> Any:
+    import numba
+
+    @numba.njit
+    def shared_values(x, *shared):  # type: ignore[no-untyped-def]
+        return shared
+
+    return shared_values
+
+
+def _callback_source(name: str, key: str, extract: Any, target: Target, record_dtype: Any,
+                     sizes: dict[str, int]) -> Any:
+    import numba
+    import numpy as np
+    from pytensor.link.numba.cache import compile_numba_function_src
+
+    # Globals, not a closure: numba's cache index hashes closure contents, which differ per process.
+    env = {"__name__": __name__, "np": np, "numba": numba, "extract": extract, "record": record_dtype,
+           "call_target": _caller(target.argtypes, target.restype), **{k: int(v) for k, v in sizes.items()}}
+    return compile_numba_function_src(SOURCES[name], name, env, cache_key=key)
+
+
+@functools.cache
+def _caller(argtypes: tuple[Any, ...], restype: Any) -> Any:
+    """``call_target(address, x, shared)``: call the numba function at ``address`` with ``(x, *shared)``;
+    returns ``(ok, result)``, ``ok`` False when it raised."""
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def call_target(typingctx, address, x, shared):  # type: ignore[no-untyped-def]
+        if not isinstance(address, types.Integer) or (x, *getattr(shared, "types", ())) != argtypes:
+            return None  # not what the target was compiled for: numba reports a typing error
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            address, x, shared = args
+            values = [x, *(builder.extract_value(shared, i) for i in range(len(argtypes) - 1))]
+            function = builder.inttoptr(address, context.call_conv.get_function_type(restype, argtypes).as_pointer())
+            status, result = context.call_conv.call_function(builder, function, restype, argtypes, values)
+            return context.make_tuple(builder, signature.return_type, [builder.not_(status.is_error), result])
+
+        return types.Tuple((types.boolean, restype))(address, x, shared), codegen
+
+    return call_target
+
+
+def _not_compiled_here(*args: Any) -> Any:  # pragma: no cover - never called: see load_callback
+    raise RuntimeError("a cached nutpie callback was not in numba's cache")

@@ -1,0 +1,205 @@
+"""nutpie's C callbacks calling the model's functions through an address, and the helper that
+compiles part of them in a second process."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+import numpy as np
+import pymc as pm
+import pytest
+
+from mediamix.inference import callbacks, samplers
+from mediamix.inference.samplers import compile_nutpie
+
+nutpie = pytest.importorskip("nutpie")
+pytensor = pytest.importorskip("pytensor")
+
+_LOGP = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                         ctypes.c_void_p)
+
+
+def _call_logp(compiled, x: np.ndarray, user_data: np.ndarray | None = None) -> tuple[int, float, np.ndarray]:
+    """Call the logp callback as nutpie does: return code, log density, gradient."""
+    user_data = compiled.user_data if user_data is None else user_data
+    x = np.ascontiguousarray(x, dtype=float)
+    grad, logp = np.zeros(x.size), np.zeros(())
+    code = _LOGP(compiled.compiled_logp_func.address)(x.size, x.ctypes.data, grad.ctypes.data, logp.ctypes.data,
+                                                      user_data.ctypes.data)
+    return code, float(logp), grad
+
+
+def _regression(slope: float, size: int = 30) -> pm.Model:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=size)
+    with pm.Model() as model:
+        a, b, s = pm.Normal("a", 0, 2), pm.Normal("b", 0, 2), pm.HalfNormal("s", 1)
+        pm.Normal("y", a + b * x, s, observed=1.0 + slope * x + rng.normal(scale=0.5, size=size))
+    return model
+
+
+def _draws(compiled) -> dict[str, np.ndarray]:
+    idata = nutpie.sample(compiled, draws=100, tune=100, chains=2, cores=1, seed=3, progress_bar=False)
+    post = idata["posterior"].to_dataset()
+    return {name: post[name].values for name in post.data_vars}
+
+
+def _assert_same_draws(ours, theirs) -> None:
+    a, b = _draws(ours), _draws(theirs)
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def _nutpies_own(model: pm.Model):
+    with pytensor.config.change_flags(numba__fastmath=False):  # as compile_nutpie compiles
+        return nutpie.compile_pymc_model(model)
+
+
+def test_the_callback_gives_the_pytensor_functions_values() -> None:
+    compiled = compile_nutpie(_regression(1.5), reuse=False)
+    x = np.array([0.3, -0.7, 0.2])
+    code, logp, grad = _call_logp(compiled, x)
+    expected_logp, expected_grad = compiled.logp_func(x)
+    assert code == 0
+    assert logp == float(expected_logp)
+    np.testing.assert_array_equal(grad, expected_grad)
+
+
+def test_a_callback_is_shared_by_models_with_the_same_types() -> None:
+    """The data are constants of the models' functions, not of the callbacks calling them."""
+    steps = []
+    enter = samplers._NutpieCompile.__enter__
+
+    def spy(self):  # type: ignore[no-untyped-def]
+        steps.append(self)
+        return enter(self)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(samplers._NutpieCompile, "__enter__", spy)
+        first, second = compile_nutpie(_regression(2.5), reuse=False), compile_nutpie(_regression(-0.5), reuse=False)
+    one, two = (step.recorded for step in steps)
+    for name in callbacks.SOURCES:
+        assert one[name][0] == two[name][0]  # the callback's key
+    assert one["nutpie_logp"][3].key != two["nutpie_logp"][3].key  # its function's: another graph
+    assert abs(_draws(first)["b"].mean() - 2.5) < 0.5
+    assert abs(_draws(second)["b"].mean() + 0.5) < 0.5
+
+
+def test_a_function_that_raises_makes_the_callback_return_an_error_code() -> None:
+    from pytensor.raise_op import Assert
+
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0, 1)
+        pm.Potential("positive", Assert("mu must be positive")(mu, pytensor.tensor.gt(mu, 0)))
+    compiled = compile_nutpie(model, reuse=False)
+    assert _call_logp(compiled, np.array([0.5]))[0] == 0
+    assert _call_logp(compiled, np.array([-0.5]))[0] == 1  # as nutpie's own callbacks: an error, not a crash
+    assert _call_logp(compiled, np.array([0.5]))[0] == 0
+
+
+def test_a_callback_without_its_functions_address_returns_an_error_code() -> None:
+    compiled = compile_nutpie(_regression(0.5), reuse=False)
+    user_data = compiled.user_data.copy()
+    user_data[callbacks.TARGET_SLOTS["nutpie_logp"]] = 0
+    assert _call_logp(compiled, np.zeros(3), user_data)[0] == 2
+
+
+def test_user_data_keeps_nutpies_fields_and_gains_the_two_addresses() -> None:
+    record = np.zeros((), dtype=[("shared", [("data", [("a", np.uintp)])])])
+    record["shared"]["data"]["a"] = 7
+    extended = callbacks.with_target_slots(record)
+    assert extended.dtype.names == ("shared", *callbacks.TARGET_SLOTS.values())
+    assert int(extended["shared"]["data"]["a"]) == 7
+    assert callbacks.with_target_slots(extended) is extended
+
+
+# ------------------------------------------------------------------ the helper process
+
+forking = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper forks on Linux only")
+
+
+@pytest.fixture
+def empty_numba_cache(tmp_path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """numba's cache for functions PyTensor (and mediamix) make, empty: a cold compile."""
+    import pytensor.link.numba.cache as cache
+
+    monkeypatch.setattr(cache, "NUMBA_CACHE_PATH", tmp_path)
+    monkeypatch.setattr(callbacks, "_TARGETS", {})
+    return tmp_path
+
+
+@pytest.fixture
+def helpers(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Forked helpers, started whatever the machine's load (what these tests check is not the load)."""
+    started: list[object] = []
+    job_class = samplers.ForkedJob
+
+    def start(job):  # type: ignore[no-untyped-def]
+        started.append(job)
+        return job_class(job)
+
+    monkeypatch.setattr(samplers, "may_fork", lambda: True)
+    monkeypatch.setattr(samplers, "ForkedJob", start)
+    return started
+
+
+def _cache_hits(target_key: str) -> int:
+    return sum(callbacks._TARGETS[target_key].stats.cache_hits.values())
+
+
+@forking
+def test_a_helper_compiles_the_expand_function_and_both_callbacks(empty_numba_cache, helpers) -> None:  # type: ignore[no-untyped-def]
+    steps = []
+    enter = samplers._NutpieCompile.__enter__
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(samplers._NutpieCompile, "__enter__", lambda self: steps.append(self) or enter(self))
+        model = _regression(3.25)
+        compiled = compile_nutpie(model, reuse=False)
+    assert len(helpers) == 1
+    recorded = steps[0].recorded
+    assert _cache_hits(recorded["nutpie_expand"][3].key) == 1  # compiled there, loaded here
+    assert _cache_hits(recorded["nutpie_logp"][3].key) == 0  # compiled here meanwhile
+    saved = os.listdir(empty_numba_cache)
+    for name in callbacks.SOURCES:  # both callbacks are in the cache (the logp one saved by the helper)
+        assert any(recorded[name][0] in file and file.endswith(".nbi") for file in saved), name
+    _assert_same_draws(compiled, _nutpies_own(model))
+
+
+@forking
+def test_a_failed_helper_costs_only_time(empty_numba_cache, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from mediamix.helper_processes import ForkedJob
+
+    started = []
+    monkeypatch.setattr(samplers, "may_fork", lambda: True)
+    monkeypatch.setattr(samplers, "ForkedJob", lambda job: started.append(job) or ForkedJob(lambda: os._exit(3)))
+    model = _regression(-2.75)
+    compiled = compile_nutpie(model, reuse=False)  # everything compiled here
+    assert len(started) == 1
+    _assert_same_draws(compiled, _nutpies_own(model))
+
+
+@forking
+def test_the_helper_saves_only_its_own_functions_to_numbas_cache(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two processes saving entries of one function at once could mix up numba's index."""
+    import numba
+    from pytensor.link.numba.cache import compile_numba_function_src
+
+    from mediamix.helper_processes import ForkedJob
+
+    def compile_two() -> None:
+        import pytensor.link.numba.cache as cache
+
+        cache.NUMBA_CACHE_PATH = tmp_path
+        keys = samplers._save_only_keys()
+        keys.add("ours")
+        for key in ("ours", "theirs"):
+            fn = compile_numba_function_src("def f(x):\n    return x + 1\n", "f", {}, cache_key=key)
+            assert numba.njit(cache=True)(fn)(1) == 2
+
+    assert ForkedJob(compile_two).wait(timeout=120)
+    saved = os.listdir(tmp_path)
+    assert any("ours" in file for file in saved)
+    assert not any("theirs" in file for file in saved)
