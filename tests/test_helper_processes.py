@@ -16,39 +16,82 @@ from mediamix.helper_processes import ForkedJob
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="helpers fork on Linux only")
 
 
-def test_a_job_that_returns_is_done_and_its_effects_are_there(tmp_path: Path) -> None:
-    job = ForkedJob(lambda: (tmp_path / "done").write_text("yes"))
-    assert job.wait(timeout=60)
+def test_a_job_that_returns_reports_and_its_effects_are_there(tmp_path: Path) -> None:
+    job = ForkedJob(lambda report: (tmp_path / "done").write_text("yes"))
+    assert job.wait(timeout=60) == b""
     assert (tmp_path / "done").read_text() == "yes"
-    assert not job.wait(timeout=1)  # reaped: nothing left to wait for
+    job.kill()
+    assert job.wait(timeout=1) is None  # nothing left to wait for
 
 
-def test_a_job_that_raises_or_exits_is_not_done_and_says_nothing(capfd: pytest.CaptureFixture[str]) -> None:
-    def fail() -> None:
+def test_a_report_comes_back_whole_while_the_job_goes_on() -> None:
+    result = bytes(range(256)) * 1000  # larger than a pipe's buffer
+
+    def job(report) -> None:  # type: ignore[no-untyped-def]
+        report(result)
+        report(b"only the first report counts")
+        time.sleep(60)  # optional work the parent does not wait for
+
+    helper = ForkedJob(job)
+    started = time.monotonic()
+    assert helper.wait(timeout=60) == result
+    assert time.monotonic() - started < 30
+    pid = helper._pid
+    helper.kill()
+    with pytest.raises(ChildProcessError):  # killed and reaped
+        os.waitpid(pid, 0)
+
+
+def test_a_job_that_raises_or_exits_reports_nothing_and_says_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    def fail(report) -> None:  # type: ignore[no-untyped-def]
         print("from the child")  # noqa: T201
         raise ValueError("the child's own error")
 
-    assert not ForkedJob(fail).wait(timeout=60)
-    assert not ForkedJob(lambda: os._exit(3)).wait(timeout=60)
+    assert ForkedJob(fail).wait(timeout=60) is None
+    assert ForkedJob(lambda report: os._exit(0)).wait(timeout=60) is None
     out, err = capfd.readouterr()
     assert "child" not in out + err  # the parent redoes the work and reports its own errors
 
 
 def test_a_job_past_its_time_is_killed() -> None:
-    job = ForkedJob(lambda: time.sleep(60))
+    job = ForkedJob(lambda report: time.sleep(60))
     pid = job._pid
     started = time.monotonic()
-    assert not job.wait(timeout=0.2)
+    assert job.wait(timeout=0.2) is None
     assert time.monotonic() - started < 30
     with pytest.raises(ChildProcessError):  # killed and reaped
         os.waitpid(pid, 0)
 
 
 def test_kill_ends_a_running_job_and_is_safe_twice() -> None:
-    job = ForkedJob(lambda: time.sleep(60))
+    job = ForkedJob(lambda report: time.sleep(60))
     job.kill()
     job.kill()
-    assert not job.wait(timeout=1)
+    assert job.wait(timeout=1) is None
+
+
+def test_a_helper_dies_with_its_parent(tmp_path: Path) -> None:
+    """A helper's own helper (the compile helper's prober) does not outlive it, even when it is killed."""
+    pid_file = tmp_path / "grandchild"
+
+    def job(report) -> None:  # type: ignore[no-untyped-def]
+        ForkedJob(lambda report: (pid_file.write_text(str(os.getpid())), time.sleep(60)))
+        time.sleep(60)
+
+    helper = ForkedJob(job)
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    grandchild = int(pid_file.read_text())
+    helper.kill()
+    while True:  # gone (it is not our child: poll)
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "the grandchild outlived its parent"
+        time.sleep(0.01)
 
 
 def test_a_spinners_refresh_thread_does_not_stop_a_fork_but_another_thread_does() -> None:
@@ -72,11 +115,30 @@ def test_a_spinners_refresh_thread_does_not_stop_a_fork_but_another_thread_does(
         console.file.close()
 
 
-def test_no_fork_on_a_busy_or_single_cpu_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+def _running(tmp_path: Path, *counts: int) -> os.PathLike[str]:
+    """A ``/proc/stat`` stand-in that says ``counts`` processes run, one read after another."""
+    stat = tmp_path / "stat"
+    reads = iter(counts)
+
+    class Stat:
+        def __fspath__(self) -> str:
+            stat.write_text(f"cpu  1 2 3\nprocs_running {next(reads)}\nprocs_blocked 0\n")
+            return str(stat)
+
+    return Stat()
+
+
+def test_no_fork_on_a_busy_or_single_cpu_machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.0, 0.0))
     assert helper_processes.a_cpu_to_spare()
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.75, 0.0, 0.0))  # both CPUs busy most of the last minute
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.75, 0.0, 0.0))  # both CPUs busy most of the last minute,
+    monkeypatch.setattr(helper_processes, "PROC_STAT", _running(tmp_path, 1, 2, 1))  # and now, once in 3 reads
+    assert not helper_processes.a_cpu_to_spare()
+    monkeypatch.setattr(helper_processes, "PROC_STAT", _running(tmp_path, 1, 1, 1))  # a busy minute just ended
+    assert helper_processes.a_cpu_to_spare()
+    monkeypatch.setattr(helper_processes, "PROC_STAT", str(tmp_path / "missing"))
+    assert helper_processes.running_now() == float("inf")
     assert not helper_processes.a_cpu_to_spare()
 
     def unobtainable() -> tuple[float, float, float]:

@@ -10,9 +10,12 @@ unsafe, and it says so at every fork), and with a CPU to spare (:func:`a_cpu_to_
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
+import select
 import signal
+import struct
 import sys
 import threading
 import time
@@ -21,12 +24,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
-    "CGROUP_CPU_MAX", "HARMLESS_THREAD_MODULES", "ForkedJob", "a_cpu_to_spare", "jax_loaded", "may_fork",
-    "other_threads", "usable_cpus",
+    "CGROUP_CPU_MAX", "HARMLESS_THREAD_MODULES", "PROC_STAT", "ForkedJob", "a_cpu_to_spare", "jax_loaded", "may_fork",
+    "other_threads", "running_now", "usable_cpus",
 ]
 
 #: Where Linux (cgroup v2) states a container's CPU quota: "max 100000" or e.g. "150000 100000".
 CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
+#: Where Linux counts the processes running right now (``procs_running``).
+PROC_STAT = "/proc/stat"
 
 
 #: Modules whose threads leave a forked child alone: rich's refresh thread only redraws a spinner
@@ -56,17 +61,41 @@ def jax_loaded() -> bool:
 
 
 def a_cpu_to_spare() -> bool:
-    """Whether a CPU is likely idle for a helper: two or more usable, and the last minute's load
-    leaving one free (besides this process). With every CPU busy a helper only competes: with
-    another program keeping the second CPU busy, demo fits took 4.5-4.65 s with the chart helper and
-    4.15-4.4 s without (alternating pairs). Lowering the helper's priority (``nice 10``) did not help
-    that case enough and took away the gain on an idle machine (3.59 -> 4.00 s, none 3.94 s)."""
+    """Whether a CPU is likely idle for a helper: two or more usable, and either the last minute's
+    load or, right now, the processes that are running leave one free (besides this process).
+
+    With every CPU busy a helper only competes: with another program keeping the second CPU busy,
+    demo fits took 4.5-4.65 s with the chart helper and 4.15-4.4 s without (alternating pairs).
+    Lowering the helper's priority (``nice 10``) did not help that case enough and took away the gain
+    on an idle machine (3.59 -> 4.00 s, none 3.94 s). The minute's average lags: after a busy minute
+    that has just ended (e.g. the previous command of a benchmark) it still says busy, hence the
+    look at this moment too (:func:`running_now`).
+    """
     cpus = usable_cpus()
+    if cpus < 2:
+        return False
     try:
         load = os.getloadavg()[0]  # the whole machine's, also in a container
     except OSError:  # not obtainable: assume busy
         return False
-    return cpus >= 2 and load < cpus - 0.25
+    return load < cpus - 0.25 or running_now() <= cpus - 1
+
+
+def running_now(samples: int = 3, interval: float = 0.003) -> float:
+    """Processes running or ready to run on the machine right now, this one included: the most of
+    ``samples`` reads of ``procs_running`` in ``/proc/stat`` (Linux), ``interval`` seconds apart;
+    infinity when it cannot be read."""
+    most = 0
+    try:
+        for i in range(samples):
+            if i:
+                time.sleep(interval)
+            with open(PROC_STAT, "rb") as stat:
+                line = next(line for line in stat if line.startswith(b"procs_running "))
+            most = max(most, int(line.split()[1]))
+    except (OSError, StopIteration, ValueError):
+        return float("inf")
+    return most
 
 
 def usable_cpus() -> float:
@@ -85,50 +114,68 @@ def usable_cpus() -> float:
 
 
 class ForkedJob:
-    """``job()`` run in a forked child, for its side effects (e.g. files it writes); nothing comes back.
+    """``job(report)`` run in a forked child, for its side effects (e.g. files it writes) and one report.
 
-    The child runs quietly (its standard output and error go to ``/dev/null``, warnings are
-    ignored, SIGINT is left to the parent) and ends with ``os._exit``: 0 when ``job`` returned, 1 when
-    it raised. Whoever relies on the job's effect checks them itself and redoes what is missing, so a
-    failed or killed child costs time, never a result.
+    The child calls ``report(data)`` once what the parent waits for is done (``data``: bytes, e.g. a
+    result); it may go on with optional work until it returns or the parent kills it. A job that
+    returns without reporting reports ``b""``. The child runs quietly (its standard output and error
+    go to ``/dev/null``, warnings are ignored, SIGINT is left to the parent), dies with its parent,
+    and ends with ``os._exit``. Whoever relies on the job's effects checks them itself and redoes
+    what is missing, so a failed or killed child costs time, never a result.
 
     Parameters
     ----------
     job : callable
-        Called without arguments in the child.
+        Called with ``report`` in the child.
     """
 
-    def __init__(self, job: Callable[[], object]) -> None:
-        self._pid: int | None = None
-        with warnings.catch_warnings():  # Python warns at every fork of a process that has threads;
-            warnings.simplefilter("ignore", DeprecationWarning)  # callers check may_fork() first
-            pid = os.fork()
+    def __init__(self, job: Callable[[Callable[[bytes], None]], object]) -> None:
+        reports, report_end = os.pipe()
+        parent = os.getpid()
+        try:
+            with warnings.catch_warnings():  # Python warns at every fork of a process that has threads;
+                warnings.simplefilter("ignore", DeprecationWarning)  # callers check may_fork() first
+                pid = os.fork()
+        except OSError:
+            os.close(reports)
+            os.close(report_end)
+            raise
         if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
-            _run_child(job)
-        self._pid = pid
+            os.close(reports)
+            _run_child(job, report_end, parent)
+        os.close(report_end)
+        self._pid: int | None = pid
+        self._reports: int | None = reports
 
-    def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the child; True when it finished its job.
-
-        A child still running after ``timeout`` is killed (and False returned).
-        """
-        if self._pid is None:
-            return False
+    def wait(self, timeout: float) -> bytes | None:
+        """The child's report, waiting up to ``timeout`` seconds; None when it ended without one (it
+        failed) or did not report in time (then it is killed). The child may still be running."""
+        if self._reports is None:
+            return None
         deadline = time.monotonic() + timeout
-        delay = 0.002
+        received = b""
+        poller = select.poll()
+        poller.register(self._reports, select.POLLIN | select.POLLHUP)
         while True:
-            pid, status = os.waitpid(self._pid, os.WNOHANG)
-            if pid:
-                self._pid = None
-                return os.waitstatus_to_exitcode(status) == 0
-            if time.monotonic() >= deadline:
+            if len(received) >= _LENGTH.size:
+                (size,) = _LENGTH.unpack_from(received)
+                if len(received) >= _LENGTH.size + size:
+                    return received[_LENGTH.size:_LENGTH.size + size]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not poller.poll(remaining * 1000):
                 self.kill()
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+                return None
+            chunk = os.read(self._reports, 1 << 16)
+            if not chunk:  # ended without a (whole) report
+                self.kill()
+                return None
+            received += chunk
 
     def kill(self) -> None:
-        """Kill the child (if still running) and reap it."""
+        """Kill the child (if still running) and reap it; safe to call again."""
+        if self._reports is not None:
+            os.close(self._reports)
+            self._reports = None
         if self._pid is None:
             return
         pid, self._pid = self._pid, None
@@ -139,16 +186,36 @@ class ForkedJob:
         os.waitpid(pid, 0)
 
 
-def _run_child(job: Callable[[], object]) -> None:  # pragma: no cover - runs in the child
+_LENGTH = struct.Struct("<Q")  # a report's length, before its bytes
+_PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent dies
+
+
+def _run_child(job: Callable[[Callable[[bytes], None]], object], report_end: int,
+               parent: int) -> None:  # pragma: no cover - runs in the child
     code = 1
+    reported = False
+
+    def report(data: bytes = b"") -> None:
+        nonlocal reported
+        if reported:
+            return
+        reported = True
+        message = memoryview(_LENGTH.pack(len(data)) + data)
+        while message:
+            message = message[os.write(report_end, message):]
+
     try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # no orphan if the parent is killed
+        if os.getppid() != parent:  # it died before that took effect
+            return
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it kills us
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
         sys.stdout = sys.stderr = open(devnull, "w", closefd=False)  # noqa: SIM115 - ends with the process
         warnings.simplefilter("ignore")
-        job()
+        job(report)
+        report()
         code = 0
     finally:
         os._exit(code)

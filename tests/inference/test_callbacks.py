@@ -174,7 +174,7 @@ def test_a_failed_helper_costs_only_time(empty_numba_cache, monkeypatch: pytest.
 
     started = []
     monkeypatch.setattr(samplers, "may_fork", lambda: True)
-    monkeypatch.setattr(samplers, "ForkedJob", lambda job: started.append(job) or ForkedJob(lambda: os._exit(3)))
+    monkeypatch.setattr(samplers, "ForkedJob", lambda job: started.append(job) or ForkedJob(lambda report: os._exit(3)))
     model = _regression(-2.75)
     compiled = compile_nutpie(model, reuse=False)  # everything compiled here
     assert len(started) == 1
@@ -189,7 +189,7 @@ def test_the_helper_saves_only_its_own_functions_to_numbas_cache(tmp_path) -> No
 
     from mediamix.helper_processes import ForkedJob
 
-    def compile_two() -> None:
+    def compile_two(report) -> None:  # type: ignore[no-untyped-def]
         import pytensor.link.numba.cache as cache
 
         cache.NUMBA_CACHE_PATH = tmp_path
@@ -199,7 +199,45 @@ def test_the_helper_saves_only_its_own_functions_to_numbas_cache(tmp_path) -> No
             fn = compile_numba_function_src("def f(x):\n    return x + 1\n", "f", {}, cache_key=key)
             assert numba.njit(cache=True)(fn)(1) == 2
 
-    assert ForkedJob(compile_two).wait(timeout=120)
+    assert ForkedJob(compile_two).wait(timeout=120) is not None
     saved = os.listdir(tmp_path)
     assert any("ours" in file for file in saved)
     assert not any("theirs" in file for file in saved)
+
+
+def _uncompiled_logp_target(model: pm.Model):  # type: ignore[no-untyped-def]
+    """The logp function's target and its globals, numba's part not compiled yet."""
+    import nutpie.compile_pymc as ncp
+    from pymc.initial_point import make_initial_point_fn
+
+    functions = ncp._make_functions(model, mode="NUMBA", compute_grad=True, join_expanded=True, var_names=None,
+                                    pymc_initial_point_fn=make_initial_point_fn(model=model, return_transformed=True))
+    logp_pt = functions[2]
+    shared = {f"s{i}": np.asarray(v.get_value()) for i, v in enumerate(logp_pt.get_shared())}
+    return callbacks.describe_target(logp_pt.vm.jit_fn, callbacks.argument_types(shared, list(shared)))
+
+
+@forking
+def test_the_ops_compiled_from_the_end_elsewhere_are_loaded_here(empty_numba_cache) -> None:  # type: ignore[no-untyped-def]
+    """The typing probe finds each op's exact argument types: what the helper compiles is what the
+    compile here then loads instead of compiling."""
+    import pickle
+
+    from mediamix.helper_processes import ForkedJob
+
+    with pytensor.config.change_flags(numba__fastmath=False):
+        target, globals_ = _uncompiled_logp_target(_regression(1.75, size=25))
+        found = ForkedJob(lambda report: samplers._find_ops(target, globals_, report)).wait(timeout=120)
+        assert found is not None
+        calls = pickle.loads(found)
+        assert len(calls) >= 5 and all(name in globals_ for name, _ in calls)
+        assert ForkedJob(lambda report: samplers._compile_ops_from_the_end(
+            calls, globals_, samplers._save_only_keys())).wait(timeout=300) is not None
+        compiled, _ = callbacks.compile_target(target, globals_)
+    assert compiled.restype is not None
+    loaded = 0
+    for name, args in calls:
+        op = globals_[name]
+        assert args in op.overloads  # the probe's argument types are the compile's
+        loaded += sum(op.stats.cache_hits.values())
+    assert loaded >= len({name for name, _ in calls}) - 2  # all but ops called twice or not cached

@@ -145,6 +145,7 @@ def test_no_helper_without_a_cpu_to_spare_beside_another_python_thread_or_with_j
     cpus = len(os.sched_getaffinity(0))
     with monkeypatch.context() as m:
         m.setattr(os, "getloadavg", lambda: (cpus - 0.25, 0.0, 0.0))  # the other CPUs busy most of the minute
+        m.setattr(helper_processes, "running_now", lambda: cpus)  # and now
         with charts_in_parallel() as helper:
             assert helper is None
     with monkeypatch.context() as m:

@@ -32,7 +32,8 @@ from typing import Any
 
 __all__ = [
     "SOURCES", "TARGET_SLOTS", "Target", "address", "argument_types", "callback_function", "callback_key",
-    "compile_target", "describe_target", "guess_result_type", "load_callback", "load_target", "with_target_slots",
+    "compile_target", "describe_target", "guess_result_type", "load_callback", "load_target", "target_dispatcher",
+    "with_target_slots",
 ]
 
 #: The fields :func:`with_target_slots` adds to nutpie's ``user_data``: each callback's target address.
@@ -178,7 +179,7 @@ def describe_target(jit_fn: Any, argtypes: tuple[Any, ...]) -> tuple[Target, dic
 def compile_target(target: Target, globals_: dict[str, Any]) -> tuple[Target, Any]:
     """Compile ``target`` (or load it from numba's cache): the target with its return type, and its
     dispatcher (kept for the rest of the process: the callbacks call its code)."""
-    dispatcher = _TARGETS.get(target.key) or _target_dispatcher(target, globals_)
+    dispatcher = _TARGETS.get(target.key) or target_dispatcher(target, globals_)
     dispatcher.compile(target.argtypes)  # found in memory or in numba's cache, or compiled
     _TARGETS[target.key] = dispatcher
     restype = dispatcher.overloads[target.argtypes].signature.return_type
@@ -241,7 +242,8 @@ def callback_key(name: str, target: Target, record_dtype: Any, sizes: dict[str, 
 _TARGETS: dict[str, Any] = {}
 
 
-def _target_dispatcher(target: Target, globals_: dict[str, Any]) -> Any:
+def target_dispatcher(target: Target, globals_: dict[str, Any]) -> Any:
+    """A new numba dispatcher of ``target``'s function, cached under its key; nothing compiled yet."""
     from pytensor.link.numba.cache import compile_numba_function_src
     from pytensor.link.numba.dispatch.basic import numba_njit
 

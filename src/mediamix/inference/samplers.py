@@ -9,12 +9,16 @@ see ``benchmarks/seed_example.py`` and the README for the figures.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import functools
 import itertools
 import os
+import pickle
 import threading
 import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -115,11 +119,17 @@ class NutpieSampler:
 #   recompiled in every process: their closures pickle differently each time);
 # - the names of the shared values' slots in ``user_data`` are numbered in graph order instead of
 #   nutpie's random uuid4, so the same graph gives the same code (and keys) in every process;
-# - on a cold compile with a CPU to spare, a forked helper compiles the expand function and both
-#   callbacks while this process compiles the logp/gradient function, the longest step
-#   (``mediamix.helper_processes``). The helper saves only those three to numba's cache (two
-#   processes saving entries of one function at once can mix up numba's index); this process then
-#   loads them. If the helper fails or is not started, this process compiles them itself.
+# - on a cold compile with a CPU to spare, a forked helper (``mediamix.helper_processes``) works
+#   beside this process, which compiles the logp/gradient function, the longest step (~7 s of the
+#   demo's cold compile, ~6.3 s of it its 76 ops). The helper compiles the expand function and both
+#   callbacks (for the return types their functions most likely have: a callback needs the types
+#   only), says so, and then compiles the logp function's ops from the last one back, each saved to
+#   numba's cache, where this process, compiling them from the first one on, finds them. numba
+#   compiles an op only once it has inferred the types of everything before it; the exact argument
+#   types of every op come from a third, short-lived process that runs numba's type inference alone
+#   (``mediamix.inference.typing_probe``). The helper saves only what it was asked for (two processes
+#   saving entries of one function at once can mix up numba's index). If a helper fails or is not
+#   started, this process compiles everything itself; the compiled code is the same either way.
 #
 # Shared variables (``pm.Data``, and the vector of prior numbers that ``build_model`` makes a model
 # input, see ``mediamix.model.build.PriorParameters``) are read at runtime from ``user_data``, so
@@ -251,6 +261,7 @@ class _NutpieCompile:
         _, c_sig = self.own["_make_c_expand_func"](n_dim, n_expanded, expand_fn, user_data, shared_keys, shared_data)
         if self.helper is not None:  # it compiled this callback and its function: wait, then load them
             self.helper.wait(timeout=300)
+            self.helper.kill()  # whatever else it is compiling is of no use now
             self.helper = None
         function = self._callback("nutpie_expand", expand_fn, c_sig, user_data, shared_keys, shared_data,
                                   n_dim=n_dim, n_expanded=n_expanded)
@@ -271,35 +282,44 @@ class _NutpieCompile:
         return function
 
     def _start_helper(self, shared_var_keys: dict[Any, str], shared_data: dict[str, Any], user_data: Any) -> None:
-        """Fork a helper that compiles the expand function and both callbacks (see the comment above)."""
+        """Fork a helper that compiles the expand function, both callbacks and then logp's ops from the
+        last one back (see the comment above)."""
         assert self.functions is not None
         n_dim, n_expanded, logp_pt, expand_pt = self.functions[:4]
         logp_keys = [shared_var_keys[v] for v in logp_pt.get_shared()]
         expand_keys = [shared_var_keys[v] for v in expand_pt.get_shared()]
 
-        def compile_ahead() -> None:
+        def compile_ahead(report: Callable[[bytes], None]) -> None:
             import numba
 
             saving = _save_only_keys()
-            _, c_sig = self.own["_make_c_expand_func"](n_dim, n_expanded, expand_pt.vm.jit_fn, user_data, expand_keys,
-                                                      shared_data)
-            target, globals_ = callbacks.describe_target(expand_pt.vm.jit_fn,
-                                                         callbacks.argument_types(shared_data, expand_keys))
-            saving.add(target.key)
-            target, _ = callbacks.compile_target(target, globals_)
-            sizes = {"n_dim": n_dim, "n_expanded": n_expanded}
-            function, key = callbacks.callback_function("nutpie_expand", target, shared_data, expand_keys,
-                                                        user_data.dtype, sizes)
-            saving.add(key)
-            numba.cfunc(c_sig, cache=True)(function)
-            # The logp callback, for the return type its function most likely has (C arrays).
-            _, c_sig = self.own["_make_c_logp_func"](n_dim, logp_pt.vm.jit_fn, user_data, logp_keys, shared_data)
-            target, _ = callbacks.describe_target(logp_pt.vm.jit_fn, callbacks.argument_types(shared_data, logp_keys))
-            target = dataclasses.replace(target, restype=callbacks.guess_result_type(logp_pt.maker.fgraph.outputs))
-            function, key = callbacks.callback_function("nutpie_logp", target, shared_data, logp_keys,
-                                                        user_data.dtype, {"n_dim": n_dim})
-            saving.add(key)
-            numba.cfunc(c_sig, cache=True)(function)
+            logp_target, logp_globals = callbacks.describe_target(logp_pt.vm.jit_fn,
+                                                                  callbacks.argument_types(shared_data, logp_keys))
+            # Meanwhile a process of its own finds which ops the logp function calls, with which types.
+            prober = ForkedJob(functools.partial(_find_ops, logp_target, logp_globals))
+            try:
+                # The expand function, then both callbacks: the callbacks for the return types their
+                # functions most likely have (C arrays), as they need the types only.
+                expand_target, globals_ = callbacks.describe_target(expand_pt.vm.jit_fn,
+                                                                    callbacks.argument_types(shared_data, expand_keys))
+                saving.add(expand_target.key)
+                callbacks.compile_target(expand_target, globals_)
+                for name, pt_function, target, keys, sizes, make in (
+                        ("nutpie_logp", logp_pt, logp_target, logp_keys, {"n_dim": n_dim}, "_make_c_logp_func"),
+                        ("nutpie_expand", expand_pt, expand_target, expand_keys,
+                         {"n_dim": n_dim, "n_expanded": n_expanded}, "_make_c_expand_func")):
+                    _, c_sig = self.own[make](*sizes.values(), pt_function.vm.jit_fn, user_data, keys, shared_data)
+                    guess = callbacks.guess_result_type(pt_function.maker.fgraph.outputs)
+                    function, key = callbacks.callback_function(name, dataclasses.replace(target, restype=guess),
+                                                                shared_data, keys, user_data.dtype, sizes)
+                    saving.add(key)
+                    numba.cfunc(c_sig, cache=True)(function)
+                report(b"")  # all this process waits for; the rest only saves it time
+                found = prober.wait(timeout=120)
+            finally:
+                prober.kill()
+            if found is not None:
+                _compile_ops_from_the_end(pickle.loads(found), logp_globals, saving)  # noqa: S301 - our own child's
 
         try:
             self.helper = ForkedJob(compile_ahead)
@@ -324,6 +344,34 @@ def _save_only_keys() -> set[str]:
 
     IndexDataCacheFile.save = save_if_ours  # type: ignore[method-assign]
     return keys
+
+
+def _find_ops(target: Any, globals_: dict[str, Any], report: Callable[[bytes], None]) -> None:
+    """In a process of its own: report the ops ``target`` calls (their names in ``globals_``) and
+    the argument types of each call, pickled (:func:`mediamix.inference.typing_probe.direct_calls`)."""
+    from mediamix.inference.typing_probe import direct_calls
+
+    names = {id(value): name for name, value in globals_.items()}
+    calls = direct_calls(callbacks.target_dispatcher(target, globals_), target.argtypes)
+    report(pickle.dumps([(names[id(op)], args) for op, args in calls if id(op) in names]))
+
+
+def _compile_ops_from_the_end(calls: list[tuple[str, tuple[Any, ...]]], globals_: dict[str, Any],
+                              saving: set[str]) -> None:
+    """In the helper: compile the logp function's ops from the last one back, saving each to numba's
+    cache, while the other process compiles them from the first one on (and loads what is saved).
+    An op found in the cache (the other process compiled it first) is skipped: numba's type
+    inference does not meet the ops strictly in order."""
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    uses = collections.Counter(name for name, _ in calls)
+    for name, args in reversed(calls):
+        op = globals_[name]
+        key = CACHED_SRC_FUNCTIONS.get(getattr(op, "py_func", None))
+        if uses[name] > 1 or key is None:  # called with two signatures (their cache entries could
+            continue  # collide with the other process's), or not cached
+        saving.add(key)
+        op.compile(args)
 
 
 class PymcSampler:
