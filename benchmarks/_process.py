@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Finished:
-    """A worker that ended: its exit code, output and wall time."""
+    """A worker that ended: its exit code, output, wall time and when it started (``time.time()``)."""
 
     returncode: int
     stdout: str
     stderr: str
     seconds: float
+    started: float = 0.0
 
     def tail(self, lines: int = 5) -> str:
         """The last lines of stderr (or stdout), for an error message."""
@@ -28,7 +29,7 @@ class Finished:
 def run_timed(cmd: list[str], env: dict[str, str], timeout: float, cwd: str | os.PathLike[str] | None = None
               ) -> Finished | None:
     """Run ``cmd``; ``None`` if it outran ``timeout`` (its whole session is killed, PyMC's chains too)."""
-    t0 = time.perf_counter()
+    started, t0 = time.time(), time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True, cwd=cwd)
     try:
@@ -37,7 +38,7 @@ def run_timed(cmd: list[str], env: dict[str, str], timeout: float, cwd: str | os
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         return None
-    return Finished(proc.returncode, stdout, stderr, time.perf_counter() - t0)
+    return Finished(proc.returncode, stdout, stderr, time.perf_counter() - t0, started)
 
 
 def package_version(name: str) -> str:

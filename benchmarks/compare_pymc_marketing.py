@@ -88,7 +88,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORKER = HERE / "pmm_worker.py"
 CHANNELS = ("x1", "x2")
-FIGURES = ("process_s", "compile_s", "sampling_s", "ess_bulk", "ess_per_s", "r_hat_max", "divergences",
+FIGURES = ("process_s", "summary_s", "compile_s", "sampling_s", "ess_bulk", "ess_per_s", "r_hat_max", "divergences",
            "roas_x1", "roas_x2")
 
 
@@ -148,6 +148,7 @@ def run_once(case: Case, args: argparse.Namespace, files: dict[str, Path], cache
         tail = "\n".join((stderr or stdout).strip().splitlines()[-6:])
         return {"error": f"exit code {done.returncode}: {tail}"}
     s = json.loads(summary_file.read_text())
+    summary_s = summary_file.stat().st_mtime - done.started  # start to summary.json written (the measure)
     shutil.rmtree(out, ignore_errors=True)
     if case.side == "mediamix":
         diag, timing = s["diagnostics"], s["timing"]
@@ -155,7 +156,8 @@ def run_once(case: Case, args: argparse.Namespace, files: dict[str, Path], cache
     else:
         diag, timing = s["diagnostics"], s["timing"]
         roas = {ch: s["roas"][ch]["mean"] for ch in CHANNELS}
-    return {"process_s": elapsed, "compile_s": timing["compile_s"], "sampling_s": timing["sampling_s"],
+    return {"process_s": elapsed, "summary_s": summary_s, "compile_s": timing["compile_s"],
+            "sampling_s": timing["sampling_s"],
             "ess_bulk": diag["ess_bulk_min"], "ess_per_s": diag["ess_bulk_min"] / elapsed,
             "r_hat_max": diag["r_hat_max"], "divergences": diag["divergences"],
             **{f"roas_{ch}": v for ch, v in roas.items()}}
@@ -205,7 +207,8 @@ def summarize(runs: list[dict]) -> dict[tuple[str, int, str], dict]:
 
 
 def print_table(summary: dict, all_cases: list[Case]) -> None:
-    head = (f"{'case':<11} {'draws':>5} {'mode':<5} {'process s':>9} {'range':>11} {'compile':>8} {'sampling':>8} "
+    head = (f"{'case':<11} {'draws':>5} {'mode':<5} {'process s':>9} {'range':>11} {'summary':>7} {'compile':>8} "
+            f"{'sampling':>8} "
             f"{'ESS bulk':>8} {'ESS/s':>6} {'r-hat':>6} {'div':>5} {'ROAS x1':>7} {'ROAS x2':>7} {'n':>2}")
     print(head + "\n" + "-" * len(head))
     for mode in ("cold", "warm"):
@@ -214,11 +217,13 @@ def print_table(summary: dict, all_cases: list[Case]) -> None:
             if m is None:
                 continue
             rng = f"{m['range'][0]:.1f}-{m['range'][1]:.1f}"
-            print(f"{c.name:<11} {c.draws:>5} {mode:<5} {fmt(m['process_s']):>9} {rng:>11} {fmt(m['compile_s']):>8} "
+            print(f"{c.name:<11} {c.draws:>5} {mode:<5} {fmt(m['process_s']):>9} {rng:>11} {fmt(m['summary_s']):>7} "
+                  f"{fmt(m['compile_s']):>8} "
                   f"{fmt(m['sampling_s']):>8} {fmt(m['ess_bulk'], 0):>8} {fmt(m['ess_per_s']):>6} "
                   f"{fmt(m['r_hat_max'], 3):>6} {m['divergences']:>5g} {fmt(m['roas_x1'], 2):>7} "
                   f"{fmt(m['roas_x2'], 2):>7} {m['n']:>2}")
-    print("(medians over rounds; process s = whole process, start to results written; compile s for pymc-marketing ="
+    print("(medians over rounds; process s = whole process, start to results written; summary = start to"
+          "\n summary.json written (mediamix then still writes report.html); compile s for pymc-marketing ="
           "\n fit time minus PyMC's sampling_time: model build, compile, initial point; ESS/s = min bulk ESS per"
           "\n process second; ROAS = posterior mean)")
 
@@ -304,7 +309,8 @@ def main(argv: list[str] | None = None) -> None:
                               + r["error"].replace("\n", "\n    "), flush=True)
                     else:
                         print(f"  round {rnd} {mode} {c.name:<10} {c.draws:>5} seed {seed}: "
-                              f"process {r['process_s']:.1f} s (compile {r['compile_s']:.1f}, "
+                              f"process {r['process_s']:.1f} s (summary.json at {r['summary_s']:.1f}, "
+                              f"compile {r['compile_s']:.1f}, "
                               f"sampling {r['sampling_s']:.1f}), ESS {r['ess_bulk']:.0f}, "
                               f"r-hat {r['r_hat_max']:.3f}, div {r['divergences']}, ROAS {r['roas_x1']:.2f}/"
                               f"{r['roas_x2']:.2f}, load {load:.2f}", flush=True)
