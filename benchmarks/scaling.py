@@ -98,8 +98,9 @@ def run_worker(weeks: int, channels: int, chains: int, draws: int, tune: int, se
 def time_gradient(mmm) -> float:
     """Microseconds per logp + gradient evaluation of the fitted model (best of 7 blocks, one thread).
 
-    Measured after the timed fit, on the same compiled function nutpie calls (loaded from the cache
-    the fit has just filled).
+    Measured after the timed fit, on PyTensor's numba function of the graph nutpie's callback calls
+    (PyTensor's thin wrapper around it is compiled on the first call, outside the timing; the graph's
+    ops come from the cache the fit has just filled).
     """
     from mediamix.inference.samplers import compile_nutpie
     from mediamix.model.build import build_model

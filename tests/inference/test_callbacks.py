@@ -241,3 +241,11 @@ def test_the_ops_compiled_from_the_end_elsewhere_are_loaded_here(empty_numba_cac
         assert args in op.overloads  # the probe's argument types are the compile's
         loaded += sum(op.stats.cache_hits.values())
     assert loaded >= len({name for name, _ in calls}) - 2  # all but ops called twice or not cached
+
+
+def test_no_helper_when_the_user_says_so(empty_numba_cache, helpers, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(samplers.COMPILE_PROCESS_VARIABLE, "0")
+    model = _regression(0.125)
+    compiled = compile_nutpie(model, reuse=False)
+    assert helpers == []
+    _assert_same_draws(compiled, _nutpies_own(model))

@@ -260,7 +260,9 @@ class _NutpieCompile:
                         shared_data: dict[str, Any]) -> tuple[Any, Any]:
         _, c_sig = self.own["_make_c_expand_func"](n_dim, n_expanded, expand_fn, user_data, shared_keys, shared_data)
         if self.helper is not None:  # it compiled this callback and its function: wait, then load them
-            self.helper.wait(timeout=300)
+            # It is normally done long before (2-4 s after the fork, against ~7 s for the logp
+            # function); a helper stuck for another half minute costs less than waiting on.
+            self.helper.wait(timeout=30)
             self.helper.kill()  # whatever else it is compiling is of no use now
             self.helper = None
         function = self._callback("nutpie_expand", expand_fn, c_sig, user_data, shared_keys, shared_data,
