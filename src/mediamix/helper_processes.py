@@ -181,9 +181,9 @@ class ForkedJob:
         pid, self._pid = self._pid, None
         try:
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:  # pragma: no cover - already gone
-            pass
-        os.waitpid(pid, 0)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):  # pragma: no cover - gone, or reaped for us
+            pass  # (a host application that ignores SIGCHLD has the kernel reap its children)
 
 
 _LENGTH = struct.Struct("<Q")  # a report's length, before its bytes

@@ -11,7 +11,7 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from mediamix.inference import callbacks, samplers
+from mediamix.inference import cache_saves, callbacks, samplers
 from mediamix.inference.samplers import compile_nutpie
 
 nutpie = pytest.importorskip("nutpie")
@@ -163,7 +163,7 @@ def test_a_helper_compiles_the_expand_function_and_both_callbacks(empty_numba_ca
     assert _cache_hits(recorded["nutpie_expand"][3].key) == 1  # compiled there, loaded here
     assert _cache_hits(recorded["nutpie_logp"][3].key) == 0  # compiled here meanwhile
     saved = os.listdir(empty_numba_cache)
-    for name in callbacks.SOURCES:  # both callbacks are in the cache (the logp one saved by the helper)
+    for name in callbacks.SOURCES:  # both callbacks are in the cache (saved by the helper, or by both)
         assert any(recorded[name][0] in file and file.endswith(".nbi") for file in saved), name
     _assert_same_draws(compiled, _nutpies_own(model))
 
@@ -193,13 +193,15 @@ def test_the_helper_saves_only_its_own_functions_to_numbas_cache(tmp_path) -> No
         import pytensor.link.numba.cache as cache
 
         cache.NUMBA_CACHE_PATH = tmp_path
-        keys = samplers._save_only_keys()
+        keys = cache_saves.save_only()
         keys.add("ours")
         for key in ("ours", "theirs"):
             fn = compile_numba_function_src("def f(x):\n    return x + 1\n", "f", {}, cache_key=key)
             assert numba.njit(cache=True)(fn)(1) == 2
 
-    assert ForkedJob(compile_two).wait(timeout=120) is not None
+    job = ForkedJob(compile_two)
+    assert job.wait(timeout=120) is not None
+    job.kill()
     saved = os.listdir(tmp_path)
     assert any("ours" in file for file in saved)
     assert not any("theirs" in file for file in saved)
@@ -227,12 +229,15 @@ def test_the_ops_compiled_from_the_end_elsewhere_are_loaded_here(empty_numba_cac
 
     with pytensor.config.change_flags(numba__fastmath=False):
         target, globals_ = _uncompiled_logp_target(_regression(1.75, size=25))
-        found = ForkedJob(lambda report: samplers._find_ops(target, globals_, report)).wait(timeout=120)
+        prober = ForkedJob(lambda report: samplers._find_ops(target, globals_, report))
+        found = prober.wait(timeout=120)
+        prober.kill()
         assert found is not None
         calls = pickle.loads(found)
         assert len(calls) >= 5 and all(name in globals_ for name, _ in calls)
-        assert ForkedJob(lambda report: samplers._compile_ops_from_the_end(
-            calls, globals_, samplers._save_only_keys())).wait(timeout=300) is not None
+        helper = ForkedJob(lambda report: samplers._compile_ops_from_the_end(calls, globals_, cache_saves.save_only()))
+        assert helper.wait(timeout=300) is not None
+        helper.kill()
         compiled, _ = callbacks.compile_target(target, globals_)
     assert compiled.restype is not None
     loaded = 0
@@ -249,3 +254,68 @@ def test_no_helper_when_the_user_says_so(empty_numba_cache, helpers, monkeypatch
     compiled = compile_nutpie(model, reuse=False)
     assert helpers == []
     _assert_same_draws(compiled, _nutpies_own(model))
+
+
+_EXPAND = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p,
+                           ctypes.c_void_p)
+
+
+def _reads(which: str) -> pm.Model:
+    """Two shared values of one type; the deterministic ``d`` reads one of them."""
+    with pm.Model() as model:
+        u = pm.Data("u", np.array([1.0, 2.0, 3.0]))
+        v = pm.Data("v", np.array([100.0, 200.0, 300.0]))
+        a = pm.Normal("a", 0, 1)
+        pm.Normal("y1", a * u, 1, observed=np.zeros(3))
+        pm.Normal("y2", a * v, 1, observed=np.zeros(3))
+        pm.Deterministic("d", a * (u if which == "u" else v))
+    return model
+
+
+def test_callbacks_reading_other_shared_values_are_not_shared() -> None:
+    """Found in review: the expand callback was keyed by types alone, so a model whose ``d`` reads
+    ``v`` got the cached callback of one that reads ``u`` (same types), and traced ``a * u``."""
+    for which, data in (("u", [1.0, 2.0, 3.0]), ("v", [100.0, 200.0, 300.0])):
+        compiled = compile_nutpie(_reads(which), reuse=False)
+        x, out = np.array([0.5]), np.zeros(compiled.n_expanded)
+        code = _EXPAND(compiled.compiled_expand_func.address)(compiled.n_dim, compiled.n_expanded, x.ctypes.data,
+                                                              out.ctypes.data, compiled.user_data.ctypes.data)
+        assert code == 0
+        np.testing.assert_array_equal(out[1:], 0.5 * np.array(data), err_msg=which)
+
+
+@forking
+def test_saves_wait_for_the_cache_folders_lock(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """numba's saves are not safe from two processes at once: inside saves_locked each holds the lock."""
+    import fcntl
+    import time
+
+    import numba
+    from pytensor.link.numba.cache import compile_numba_function_src
+
+    from mediamix.helper_processes import ForkedJob
+
+    saved = tmp_path / "saved"
+
+    def compile_one(report) -> None:  # type: ignore[no-untyped-def]
+        import pytensor.link.numba.cache as cache
+
+        cache.NUMBA_CACHE_PATH = tmp_path
+        fn = compile_numba_function_src("def g(x):\n    return x * 2\n", "g", {}, cache_key="locked-save")
+        assert numba.njit(cache=True)(fn)(2) == 4
+        saved.write_text("yes")
+
+    with open(tmp_path / cache_saves.LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with cache_saves.saves_locked():
+            job = ForkedJob(compile_one)
+        try:
+            time.sleep(1.0)
+            assert not saved.exists()  # its save waits for the lock this test holds
+            assert not any(name.endswith(".nbi") for name in os.listdir(tmp_path))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    assert job.wait(timeout=120) is not None
+    job.kill()
+    assert saved.read_text() == "yes"
+    assert any("locked-save" in name and name.endswith(".nbi") for name in os.listdir(tmp_path))

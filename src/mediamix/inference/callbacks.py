@@ -199,9 +199,13 @@ def load_target(target: Target) -> Any:
 
 
 def address(dispatcher: Any, argtypes: tuple[Any, ...]) -> int:
-    """Where the code ``dispatcher`` compiled for ``argtypes`` starts (numba's calling convention)."""
+    """Where the code ``dispatcher`` compiled for ``argtypes`` starts (numba's calling convention);
+    raises ``LookupError`` when numba does not know the symbol (it would say 0)."""
     result = dispatcher.overloads[argtypes]
-    return int(result.library.get_pointer_to_function(result.fndesc.llvm_func_name))
+    start = int(result.library.get_pointer_to_function(result.fndesc.llvm_func_name))
+    if not start:
+        raise LookupError(f"no code for {result.fndesc.llvm_func_name}")
+    return start
 
 
 def callback_function(name: str, target: Target, shared_data: dict[str, Any], shared_keys: list[str],
@@ -211,7 +215,7 @@ def callback_function(name: str, target: Target, shared_data: dict[str, Any], sh
 
     ``numba.cfunc(c_sig, cache=True)`` of it compiles the callback, or loads it when cached.
     """
-    key = callback_key(name, target, record_dtype, sizes)
+    key = callback_key(name, target, record_dtype, sizes, shared_keys)
     extract = _extraction(shared_data, shared_keys, record_dtype)
     return _callback_source(name, key, extract, target, record_dtype, sizes), key
 
@@ -227,14 +231,22 @@ def load_callback(name: str, key: str, c_sig: Any, target: Target, record_dtype:
     return numba.cfunc(c_sig, cache=True)(function), dispatcher
 
 
-def callback_key(name: str, target: Target, record_dtype: Any, sizes: dict[str, int]) -> str:
-    """The numba cache key of a callback: its source, sizes, the types it passes on and the versions."""
+def callback_key(name: str, target: Target, record_dtype: Any, sizes: dict[str, int], shared_keys: list[str]) -> str:
+    """The numba cache key of a callback: its source, sizes, which of ``user_data``'s shared values it
+    passes on in which order (nutpie's extraction code names them), their types, the target's return
+    type and the versions.
+
+    Found in review: without the slots, two models whose expand functions read different shared
+    values of the same types (``d = a * u`` vs ``d = a * v``) shared one cached callback, and the
+    second model's trace held the first one's ``d``.
+    """
     import numba
     import nutpie
     import pytensor
 
-    parts = [SOURCES[name], repr(sorted((k, int(v)) for k, v in sizes.items())), str(target.argtypes), str(target.restype),
-             str(record_dtype), nutpie.__version__, numba.__version__, pytensor.__version__]
+    parts = [SOURCES[name], repr(sorted((k, int(v)) for k, v in sizes.items())), repr(list(shared_keys)),
+             str(target.argtypes), str(target.restype), str(record_dtype), nutpie.__version__, numba.__version__,
+             pytensor.__version__]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 

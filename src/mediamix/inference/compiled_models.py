@@ -37,7 +37,7 @@ from mediamix.inference.rewrite_cache import Unkeyable, cache_directory, graph_t
 
 __all__ = ["model_key", "load", "store", "stats"]
 
-_FORMAT = 2  # bump when what is stored changes
+_FORMAT = 3  # bump when what is stored changes (3: callback keys name the shared slots they read)
 
 #: Hits, misses and stores since the process started (read by the tests).
 stats = {"hits": 0, "misses": 0, "stores": 0}

@@ -9,7 +9,7 @@ see ``benchmarks/seed_example.py`` and the README for the figures.
 
 from __future__ import annotations
 
-import collections
+import contextlib
 import dataclasses
 import functools
 import itertools
@@ -26,7 +26,7 @@ import xarray as xr
 
 from mediamix.errors import SamplingError
 from mediamix.helper_processes import ForkedJob, may_fork
-from mediamix.inference import callbacks, compiled_models
+from mediamix.inference import cache_saves, callbacks, compiled_models
 from mediamix.inference.rewrite_cache import rewrites_cached
 
 __all__ = [
@@ -127,9 +127,10 @@ class NutpieSampler:
 #   numba's cache, where this process, compiling them from the first one on, finds them. numba
 #   compiles an op only once it has inferred the types of everything before it; the exact argument
 #   types of every op come from a third, short-lived process that runs numba's type inference alone
-#   (``mediamix.inference.typing_probe``). The helper saves only what it was asked for (two processes
-#   saving entries of one function at once can mix up numba's index). If a helper fails or is not
-#   started, this process compiles everything itself; the compiled code is the same either way.
+#   (``mediamix.inference.typing_probe``). The helper saves only what it was asked for, and while it
+#   runs both processes save under one lock (``mediamix.inference.cache_saves``: numba's saves are
+#   not safe from two processes at once). If a helper fails or is not started, this process
+#   compiles everything itself; the compiled code is the same either way.
 #
 # Shared variables (``pm.Data``, and the vector of prior numbers that ``build_model`` makes a model
 # input, see ``mediamix.model.build.PriorParameters``) are read at runtime from ``user_data``, so
@@ -222,6 +223,8 @@ class _NutpieCompile:
         self.recorded: dict[str, tuple[Any, ...]] = {}
         self.helper: ForkedJob | None = None
         self.numbers = itertools.count()
+        #: While a helper may run, both processes save to numba's cache under a lock (cache_saves).
+        self.locked = contextlib.ExitStack()
 
     def __enter__(self) -> _NutpieCompile:
         replaced = {"_make_functions": self.make_functions, "make_user_data": self.make_user_data,
@@ -236,6 +239,7 @@ class _NutpieCompile:
             setattr(self.ncp, name, step)
         if self.helper is not None:
             self.helper.kill()
+        self.locked.close()
 
     def make_functions(self, *args: Any, **kwargs: Any) -> Any:
         self.functions = self.own["_make_functions"](*args, **kwargs)
@@ -278,7 +282,10 @@ class _NutpieCompile:
         except LookupError:
             raise _NotCacheable from None
         target, dispatcher = callbacks.compile_target(target, globals_)
-        user_data[callbacks.TARGET_SLOTS[name]] = callbacks.address(dispatcher, target.argtypes)
+        try:
+            user_data[callbacks.TARGET_SLOTS[name]] = callbacks.address(dispatcher, target.argtypes)
+        except LookupError:
+            raise _NotCacheable from None
         function, key = callbacks.callback_function(name, target, shared_data, shared_keys, user_data.dtype, sizes)
         self.recorded[name] = (key, c_sig, sizes, target)
         return function
@@ -294,7 +301,7 @@ class _NutpieCompile:
         def compile_ahead(report: Callable[[bytes], None]) -> None:
             import numba
 
-            saving = _save_only_keys()
+            saving = cache_saves.save_only()
             logp_target, logp_globals = callbacks.describe_target(logp_pt.vm.jit_fn,
                                                                   callbacks.argument_types(shared_data, logp_keys))
             # Meanwhile a process of its own finds which ops the logp function calls, with which types.
@@ -323,29 +330,11 @@ class _NutpieCompile:
             if found is not None:
                 _compile_ops_from_the_end(pickle.loads(found), logp_globals, saving)  # noqa: S301 - our own child's
 
+        self.locked.enter_context(cache_saves.saves_locked())  # before the fork: the helper's saves lock too
         try:
             self.helper = ForkedJob(compile_ahead)
         except OSError:  # out of processes or memory: compile here
             self.helper = None
-
-
-def _save_only_keys() -> set[str]:
-    """In the helper: numba saves cache entries only of functions whose key is in the returned set.
-
-    The helper compiles functions this process compiles too (the graphs' ops); both saving entries
-    of the same function at once could leave numba's index pointing at the other's code.
-    """
-    from numba.core.caching import IndexDataCacheFile
-
-    keys: set[str] = set()
-    save = IndexDataCacheFile.save
-
-    def save_if_ours(self: Any, key: Any, data: Any) -> None:
-        if any(k in self._index_name for k in keys):  # noqa: SLF001
-            save(self, key, data)
-
-    IndexDataCacheFile.save = save_if_ours  # type: ignore[method-assign]
-    return keys
 
 
 def _find_ops(target: Any, globals_: dict[str, Any], report: Callable[[bytes], None]) -> None:
@@ -366,14 +355,13 @@ def _compile_ops_from_the_end(calls: list[tuple[str, tuple[Any, ...]]], globals_
     inference does not meet the ops strictly in order."""
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
-    uses = collections.Counter(name for name, _ in calls)
     for name, args in reversed(calls):
         op = globals_[name]
         key = CACHED_SRC_FUNCTIONS.get(getattr(op, "py_func", None))
-        if uses[name] > 1 or key is None:  # called with two signatures (their cache entries could
-            continue  # collide with the other process's), or not cached
+        if key is None:  # not cached: nothing to hand over
+            continue
         saving.add(key)
-        op.compile(args)
+        op.compile(args)  # saved under the cache folder's lock (cache_saves.saves_locked)
 
 
 class PymcSampler:
