@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pymc as pm
 import pytest
@@ -107,9 +109,12 @@ def test_the_record_is_keyed_by_the_models_structure_and_constants() -> None:
     assert model_key(other) not in {model_key(_regression(False)), None}
 
 
-def _callbacks_gone(record: dict) -> dict:
-    """The record pointing at callbacks numba's cache does not hold."""
-    return {**record, "callbacks": {name: ("0" * 64, *rest) for name, (_, *rest) in record["callbacks"].items()}}
+def _functions_gone(record: dict) -> dict:
+    """The record pointing at compiled functions numba's cache does not hold."""
+    import dataclasses
+
+    return {**record, "callbacks": {name: (key, c_sig, sizes, dataclasses.replace(target, key="0" * 64), *rest)
+                                    for name, (key, c_sig, sizes, target, *rest) in record["callbacks"].items()}}
 
 
 def _other_shapes(record: dict) -> dict:
@@ -118,7 +123,7 @@ def _other_shapes(record: dict) -> dict:
     return {**record, "shape_info": (names, bounds, [(2,) + tuple(s) for s in shapes])}
 
 
-@pytest.mark.parametrize("tamper", [_callbacks_gone, _other_shapes])
+@pytest.mark.parametrize("tamper", [_functions_gone, _other_shapes])
 def test_a_record_that_does_not_fit_is_not_used(tamper, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from mediamix.inference import compiled_models
 
@@ -232,3 +237,23 @@ def test_two_custom_logps_give_their_own_log_densities() -> None:
         model = _custom(logp)
         space = _Unconstrained(model)
         assert space.logp_grad(space.start)[0] == pytest.approx(float(model.compile_logp()(model.initial_point())))
+
+
+@pytest.mark.parametrize("with_data", [False, True])
+def test_a_callback_missing_from_numbas_cache_is_compiled_again_from_the_record(with_data: bool, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The record holds each callback's whole source: losing the callback costs its compile, not the model's."""
+    from mediamix.inference import compiled_models
+
+    model = _regression(with_data)
+    full = compile_nutpie(model, reuse=False)
+    compile_nutpie(model)  # make sure there is a record
+    read = compiled_models.read_entry
+    unseen = uuid.uuid4().hex  # a key numba never saw (each callback's code must have its own key)
+    monkeypatch.setattr(compiled_models, "read_entry", lambda file: {**read(file), "callbacks": {
+        name: (f"{unseen}-{name}", *rest) for name, (_, *rest) in read(file)["callbacks"].items()}})
+    hits = compiled_models.stats["hits"]
+    rebuilt = compile_nutpie(model)
+    assert compiled_models.stats["hits"] == hits + 1 and rebuilt.logp_func is None
+    a, b = _draws(rebuilt), _draws(full)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)

@@ -39,6 +39,12 @@ __all__ = [
 #: The fields :func:`with_target_slots` adds to nutpie's ``user_data``: each callback's target address.
 TARGET_SLOTS = {"nutpie_logp": "logp_target", "nutpie_expand": "expand_target"}
 
+# The callbacks' source, completed per model by :func:`callback_source`: ``user_data`` is read as
+# 64-bit words (nutpie's pointers, sizes and shapes of the shared values, then the targets'
+# addresses); ``{read_shared}`` reads each shared value the target takes, ``{shared}`` names them,
+# ``{n_words}`` and ``{target_word}`` place the record. Written out rather
+# than through nutpie's generic extraction (``literal_unroll`` over a nested record type), whose
+# typing took 0.85 s of the demo's 1.05 s logp callback compile.
 _LOGP_SRC = """
 def nutpie_logp(dim, x_, out_, logp_, user_data_):
     if dim != n_dim:
@@ -47,10 +53,11 @@ def nutpie_logp(dim, x_, out_, logp_, user_data_):
         x = numba.carray(x_, (n_dim,))
         out = numba.carray(out_, (n_dim,))
         logp = numba.carray(logp_, ())
-        target = numba.carray(user_data_, (), record)["logp_target"][()]
+        words = numba.carray(user_data_, ({n_words},), np.uint64)
+        target = words[{target_word}]
         if target == 0:
             return 2
-        ok, result = call_target(target, x, extract(x, user_data_))
+{read_shared}        ok, result = call_target(target, x, ({shared}))
         if not ok:
             return 1
         logp_val, grad = result
@@ -78,10 +85,11 @@ def nutpie_expand(dim, expanded, x_, out_, user_data_):
     try:
         x = numba.carray(x_, (n_dim,))
         out = numba.carray(out_, (n_expanded,))
-        target = numba.carray(user_data_, (), record)["expand_target"][()]
+        words = numba.carray(user_data_, ({n_words},), np.uint64)
+        target = words[{target_word}]
         if target == 0:
             return -2
-        ok, result = call_target(target, x, extract(x, user_data_))
+{read_shared}        ok, result = call_target(target, x, ({shared}))
         if not ok:
             return -2
         (values,) = result
@@ -92,7 +100,7 @@ def nutpie_expand(dim, expanded, x_, out_, user_data_):
     return 0
 """
 
-#: Each callback's source, by its name.
+#: Each callback's source before :func:`callback_function` completes it, by its name.
 SOURCES = {"nutpie_logp": _LOGP_SRC, "nutpie_expand": _EXPAND_SRC}
 
 
@@ -137,12 +145,11 @@ def with_target_slots(user_data: Any) -> Any:
 
 
 def argument_types(shared_data: dict[str, Any], shared_keys: list[str]) -> tuple[Any, ...]:
-    """The numba types nutpie's extraction hands a target: the point, then each shared value (read only)."""
+    """The numba types a callback hands its target: the point, then each shared value."""
     import numba
     from numba import types
 
-    shared = tuple(types.Array(numba.from_dtype(shared_data[k].dtype), shared_data[k].ndim, "C", readonly=True)
-                   for k in shared_keys)
+    shared = tuple(types.Array(numba.from_dtype(shared_data[k].dtype), shared_data[k].ndim, "C") for k in shared_keys)
     return (types.Array(types.float64, 1, "C"), *shared)
 
 
@@ -209,45 +216,71 @@ def address(dispatcher: Any, argtypes: tuple[Any, ...]) -> int:
 
 
 def callback_function(name: str, target: Target, shared_data: dict[str, Any], shared_keys: list[str],
-                      record_dtype: Any, sizes: dict[str, int]) -> tuple[Any, str]:
+                      record_dtype: Any, sizes: dict[str, int]) -> tuple[Any, str, str]:
     """The Python function of the C callback ``name`` (``"nutpie_logp"`` or ``"nutpie_expand"``)
-    calling ``target``, registered with numba's cache under its key; and the key.
+    calling ``target`` with the shared values ``shared_keys`` (slots of ``user_data``, whose layout
+    ``record_dtype`` is), registered with numba's cache under its key; the key; and its source.
 
     ``numba.cfunc(c_sig, cache=True)`` of it compiles the callback, or loads it when cached.
     """
-    key = callback_key(name, target, record_dtype, sizes, shared_keys)
-    extract = _extraction(shared_data, shared_keys, record_dtype)
-    return _callback_source(name, key, extract, target, record_dtype, sizes), key
+    src = callback_source(name, record_dtype, [(k, shared_data[k].ndim) for k in shared_keys])
+    key = callback_key(src, target, sizes)
+    dtypes = {f"dtype_{i}": shared_data[k].dtype for i, k in enumerate(shared_keys)}
+    return _callback_function(name, src, key, target, sizes, dtypes), key, src
 
 
-def load_callback(name: str, key: str, c_sig: Any, target: Target, record_dtype: Any,
-                  sizes: dict[str, int]) -> tuple[Any, Any]:
-    """The C callback ``name`` and its target's dispatcher, both from numba's cache; raises when
-    either is not there (without the extraction code, a cache miss fails in numba's typing)."""
+def callback_source(name: str, record_dtype: Any, shared: list[tuple[str, int]]) -> str:
+    """The source of callback ``name`` reading the shared values ``shared`` (slot, number of
+    dimensions) at their places in ``user_data`` (a record of 64-bit words, ``record_dtype``)."""
+    lines = []
+    for i, (slot, ndim) in enumerate(shared):
+        data = _word(record_dtype, ("shared", "data", slot))
+        first = _word(record_dtype, ("shared", "shape", slot))
+        shape = "".join(f"words[{first + d}], " for d in range(ndim))
+        lines.append(f"        shared_{i} = numba.carray(as_pointer(words[{data}]), ({shape}), dtype_{i})\n")
+    return SOURCES[name].format(read_shared="".join(lines), shared="".join(f"shared_{i}, " for i in range(len(shared))),
+                                n_words=record_dtype.itemsize // 8, target_word=_word(record_dtype, (TARGET_SLOTS[name],)))
+
+
+def load_callback(name: str, key: str, c_sig: Any, target: Target, src: str, sizes: dict[str, int],
+                  shared_data: dict[str, Any], shared_keys: list[str]) -> tuple[Any, Any]:
+    """The C callback ``name`` (from numba's cache, or compiled again from ``src`` when it is not
+    there: it is all the callback is) and its target's dispatcher (from numba's cache; raises when it
+    is not there)."""
     import numba
 
     dispatcher = load_target(target)
-    function = _callback_source(name, key, _not_compiled_here, target, record_dtype, sizes)
-    return numba.cfunc(c_sig, cache=True)(function), dispatcher
+    dtypes = {f"dtype_{i}": shared_data[k].dtype for i, k in enumerate(shared_keys)}
+    return numba.cfunc(c_sig, cache=True)(_callback_function(name, src, key, target, sizes, dtypes)), dispatcher
 
 
-def callback_key(name: str, target: Target, record_dtype: Any, sizes: dict[str, int], shared_keys: list[str]) -> str:
-    """The numba cache key of a callback: its source, sizes, which of ``user_data``'s shared values it
-    passes on in which order (nutpie's extraction code names them), their types, the target's return
-    type and the versions.
+def callback_key(src: str, target: Target, sizes: dict[str, int]) -> str:
+    """The numba cache key of a callback: its completed source (which says which shared values it
+    reads, where), its sizes, the target's argument types (the shared values' dtypes among them) and
+    return type, and the versions.
 
-    Found in review: without the slots, two models whose expand functions read different shared
-    values of the same types (``d = a * u`` vs ``d = a * v``) shared one cached callback, and the
-    second model's trace held the first one's ``d``.
+    Found in review: a first version keyed callbacks by types alone, and two models whose expand
+    functions read different shared values of one type (``d = a * u`` vs ``d = a * v``) shared one
+    cached callback: the second model's trace held the first one's ``d``.
     """
     import numba
     import nutpie
     import pytensor
 
-    parts = [SOURCES[name], repr(sorted((k, int(v)) for k, v in sizes.items())), repr(list(shared_keys)),
-             str(target.argtypes), str(target.restype), str(record_dtype), nutpie.__version__, numba.__version__,
-             pytensor.__version__]
+    parts = [src, repr(sorted((k, int(v)) for k, v in sizes.items())), str(target.argtypes), str(target.restype),
+             nutpie.__version__, numba.__version__, pytensor.__version__]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _word(record_dtype: Any, path: tuple[str, ...]) -> int:
+    """The index of the 64-bit word at ``path`` (nested field names) in a ``user_data`` record."""
+    dtype, offset = record_dtype, 0
+    for name in path:
+        dtype, at = dtype.fields[name][:2]
+        offset += at
+    if offset % 8 or dtype.base.itemsize != 8:
+        raise LookupError(f"user_data field {'/'.join(path)} is not a 64-bit word")
+    return offset // 8
 
 
 #: Targets compiled or loaded in this process, by key: their code must outlive every callback calling it.
@@ -263,34 +296,36 @@ def target_dispatcher(target: Target, globals_: dict[str, Any]) -> Any:
     return numba_njit(py_func, cache=True)  # no Python or C wrapper: only ever called through its address
 
 
-def _extraction(shared_data: dict[str, Any], shared_keys: list[str], record_dtype: Any) -> Any:
-    """nutpie's code that reads the shared values out of ``user_data``, returning them as a tuple."""
-    import nutpie.compile_pymc as ncp
-
-    return ncp.make_extraction_fn(_shared_values(), shared_data, shared_keys, record_dtype)
-
-
-@functools.cache
-def _shared_values() -> Any:
-    import numba
-
-    @numba.njit
-    def shared_values(x, *shared):  # type: ignore[no-untyped-def]
-        return shared
-
-    return shared_values
-
-
-def _callback_source(name: str, key: str, extract: Any, target: Target, record_dtype: Any,
-                     sizes: dict[str, int]) -> Any:
+def _callback_function(name: str, src: str, key: str, target: Target, sizes: dict[str, int],
+                       dtypes: dict[str, Any]) -> Any:
     import numba
     import numpy as np
     from pytensor.link.numba.cache import compile_numba_function_src
 
     # Globals, not a closure: numba's cache index hashes closure contents, which differ per process.
-    env = {"__name__": __name__, "np": np, "numba": numba, "extract": extract, "record": record_dtype,
-           "call_target": _caller(target.argtypes, target.restype), **{k: int(v) for k, v in sizes.items()}}
-    return compile_numba_function_src(SOURCES[name], name, env, cache_key=key)
+    env = {"__name__": __name__, "np": np, "numba": numba, "as_pointer": _as_pointer(),
+           "call_target": _caller(target.argtypes, target.restype), **dtypes, **{k: int(v) for k, v in sizes.items()}}
+    return compile_numba_function_src(src, name, env, cache_key=key)
+
+
+@functools.cache
+def _as_pointer() -> Any:
+    """``as_pointer(address)``: a 64-bit address as a ``void*`` (for ``numba.carray``)."""
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def as_pointer(typingctx, address):  # type: ignore[no-untyped-def]
+        if not isinstance(address, types.Integer):
+            return None
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+        return types.voidptr(address), codegen
+
+    return as_pointer
 
 
 @functools.cache
@@ -315,7 +350,3 @@ def _caller(argtypes: tuple[Any, ...], restype: Any) -> Any:
         return types.Tuple((types.boolean, restype))(address, x, shared), codegen
 
     return call_target
-
-
-def _not_compiled_here(*args: Any) -> Any:  # pragma: no cover - never called: see load_callback
-    raise RuntimeError("a cached nutpie callback was not in numba's cache")

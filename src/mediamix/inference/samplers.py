@@ -219,7 +219,8 @@ class _NutpieCompile:
         self.ncp = ncp
         self.own = {name: getattr(ncp, name) for name in _STEPS}
         self.functions: tuple[Any, ...] | None = None  # what _make_functions returned
-        #: name -> (callback key, C signature, sizes, target): what compiled_models.store keeps
+        #: name -> (callback key, C signature, sizes, target, source, shared slots read): what
+        #: compiled_models.store keeps
         self.recorded: dict[str, tuple[Any, ...]] = {}
         self.helper: ForkedJob | None = None
         self.numbers = itertools.count()
@@ -286,8 +287,8 @@ class _NutpieCompile:
             user_data[callbacks.TARGET_SLOTS[name]] = callbacks.address(dispatcher, target.argtypes)
         except LookupError:
             raise _NotCacheable from None
-        function, key = callbacks.callback_function(name, target, shared_data, shared_keys, user_data.dtype, sizes)
-        self.recorded[name] = (key, c_sig, sizes, target)
+        function, key, src = callbacks.callback_function(name, target, shared_data, shared_keys, user_data.dtype, sizes)
+        self.recorded[name] = (key, c_sig, sizes, target, src, list(shared_keys))
         return function
 
     def _start_helper(self, shared_var_keys: dict[Any, str], shared_data: dict[str, Any], user_data: Any) -> None:
@@ -319,8 +320,8 @@ class _NutpieCompile:
                          {"n_dim": n_dim, "n_expanded": n_expanded}, "_make_c_expand_func")):
                     _, c_sig = self.own[make](*sizes.values(), pt_function.vm.jit_fn, user_data, keys, shared_data)
                     guess = callbacks.guess_result_type(pt_function.maker.fgraph.outputs)
-                    function, key = callbacks.callback_function(name, dataclasses.replace(target, restype=guess),
-                                                                shared_data, keys, user_data.dtype, sizes)
+                    function, key, _ = callbacks.callback_function(name, dataclasses.replace(target, restype=guess),
+                                                                   shared_data, keys, user_data.dtype, sizes)
                     saving.add(key)
                     numba.cfunc(c_sig, cache=True)(function)
                 report(b"")  # all this process waits for; the rest only saves it time
