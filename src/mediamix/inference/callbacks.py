@@ -11,9 +11,10 @@ Here each callback calls its target through an address it reads, at every call, 
 ``user_data`` record (:func:`with_target_slots` adds the two fields). So
 
 - each target is compiled once, alone, and cached on disk under a key of its own (:func:`compile_target`);
-- a callback's code depends only on the types it passes on (the sizes, the shared values' dtypes,
-  the targets' argument and return types), not on the model: it is cached under those and
-  reused by every model with the same types, e.g. the same model on new data;
+- a callback's code depends only on what it passes on (the sizes, which shared values it reads and
+  where they sit in ``user_data``, their dtypes, the target's argument and return types), not on
+  the model's graph: it is cached under those and reused by every model that passes on the same,
+  e.g. the same model on new data (:func:`callback_source`, :func:`callback_key`);
 - targets and callbacks can be compiled in two processes at once (:mod:`mediamix.inference.samplers`).
 
 The call itself follows numba's own calling convention (numba's ``call_conv.call_function``, as when
