@@ -1,8 +1,8 @@
 """Helper processes: when this process may fork one, and a job run in one.
 
 On a machine with two or more CPUs, mediamix lets a forked helper do part of the work that would
-otherwise wait on one CPU: the report's charts (:mod:`mediamix.report.chart_process`) and one of the
-model's compiled functions (:mod:`mediamix.inference.callbacks`). A fork copies this process as it
+otherwise wait on one CPU: the report's charts (:mod:`mediamix.report.chart_process`) and part of
+a cold compile of the model (:mod:`mediamix.inference.samplers`). A fork copies this process as it
 is, so it is only made where that is safe and likely to pay: on Linux (forking without exec is
 unsafe on macOS), beside no other Python thread, before JAX is imported (its threads make a fork
 unsafe, and it says so at every fork), and with a CPU to spare (:func:`a_cpu_to_spare`).

@@ -176,8 +176,8 @@ def compile_nutpie(model: Any, *, reuse: bool = True) -> Any:
             return nutpie.compile_pymc_model(model)
 
 
-_STEPS = ("_make_functions", "make_user_data", "_make_c_logp_func", "_make_c_expand_func", "make_extraction_fn",
-          "uuid4")
+#: The steps of nutpie's numba compile that ``_NutpieCompile`` replaces (``uuid4`` names the shared slots).
+_STEPS = ("_make_functions", "make_user_data", "_make_c_logp_func", "_make_c_expand_func", "uuid4")
 
 
 def _compile_nutpie_cached(model: Any, reuse: bool) -> Any:
