@@ -101,7 +101,7 @@ def nutpie_expand(dim, expanded, x_, out_, user_data_):
     return 0
 """
 
-#: Each callback's source before :func:`callback_function` completes it, by its name.
+#: Each callback's source before :func:`callback_source` completes it, by its name.
 SOURCES = {"nutpie_logp": _LOGP_SRC, "nutpie_expand": _EXPAND_SRC}
 
 

@@ -283,11 +283,12 @@ class _NutpieCompile:
         except LookupError:
             raise _NotCacheable from None
         target, dispatcher = callbacks.compile_target(target, globals_)
-        try:
+        try:  # no code at the address, or a user_data layout without 64-bit words: nutpie's own path
             user_data[callbacks.TARGET_SLOTS[name]] = callbacks.address(dispatcher, target.argtypes)
+            function, key, src = callbacks.callback_function(name, target, shared_data, shared_keys, user_data.dtype,
+                                                             sizes)
         except LookupError:
             raise _NotCacheable from None
-        function, key, src = callbacks.callback_function(name, target, shared_data, shared_keys, user_data.dtype, sizes)
         self.recorded[name] = (key, c_sig, sizes, target, src, list(shared_keys))
         return function
 
