@@ -44,3 +44,30 @@ def test_a_real_import_in_the_block_completes_the_placeholder(lazy_module) -> No
         real = importlib.import_module(name)
     assert sys.modules[name] is real
     assert placeholder.VALUE == 42 and type(placeholder).__name__ == "module"
+
+
+_NUTPIE_WITHOUT_ARVIZ_PLOTS = """
+import sys
+from mediamix.lazy_modules import import_nutpie
+nutpie = import_nutpie()
+import arviz_base
+converters = sys.modules["nutpie.sample"].arviz  # what nutpie's module calls arviz
+loaded = [name for name in ("arviz", "arviz_plots", "arviz_stats", "matplotlib.pyplot") if name in sys.modules]
+assert loaded == [], loaded
+assert converters.from_dict is arviz_base.from_dict  # all nutpie converts with
+assert converters.dict_to_dataset is arviz_base.dict_to_dataset
+rhat = converters.rhat  # a name arviz_base lacks: from the real ArviZ, imported now
+import arviz
+assert arviz is sys.modules["arviz"] and arviz is not converters and rhat is arviz.rhat
+assert hasattr(arviz, "plot_dist")  # everyone else's import arviz is the real, whole package
+print("ok")
+"""
+
+
+def test_nutpie_is_imported_without_arvizs_plotting_and_arviz_stays_whole() -> None:
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", _NUTPIE_WITHOUT_ARVIZ_PLOTS], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+

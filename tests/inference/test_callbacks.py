@@ -13,6 +13,7 @@ import pytest
 
 from mediamix.inference import cache_saves, callbacks, samplers
 from mediamix.inference.samplers import compile_nutpie
+from mediamix.inference.traced_values import traced_posterior
 
 nutpie = pytest.importorskip("nutpie")
 pytensor = pytest.importorskip("pytensor")
@@ -40,17 +41,25 @@ def _regression(slope: float, size: int = 30) -> pm.Model:
     return model
 
 
+def _sample(compiled):
+    return nutpie.sample(compiled, draws=100, tune=100, chains=2, cores=1, seed=3, progress_bar=False,
+                         store_unconstrained=True)
+
+
 def _draws(compiled) -> dict[str, np.ndarray]:
-    idata = nutpie.sample(compiled, draws=100, tune=100, chains=2, cores=1, seed=3, progress_bar=False)
-    post = idata["posterior"].to_dataset()
+    post = _sample(compiled)["posterior"].to_dataset()
     return {name: post[name].values for name in post.data_vars}
 
 
-def _assert_same_draws(ours, theirs) -> None:
-    a, b = _draws(ours), _draws(theirs)
-    assert a.keys() == b.keys()
-    for name in a:
-        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+def _assert_same_draws(ours, theirs, model: pm.Model) -> None:
+    """The same unconstrained draws, bit for bit; traced from them, nutpie's own traced values."""
+    a, b = _sample(ours), _sample(theirs)
+    np.testing.assert_array_equal(a["sample_stats"]["unconstrained_draw"].values,
+                                  b["sample_stats"]["unconstrained_draw"].values)
+    traced, expected = traced_posterior(a, model)["posterior"].to_dataset(), b["posterior"].to_dataset()
+    assert set(traced.data_vars) == set(expected.data_vars)
+    for name in traced.data_vars:
+        np.testing.assert_allclose(traced[name].values, expected[name].values, rtol=1e-14, err_msg=name)
 
 
 def _nutpies_own(model: pm.Model):
@@ -165,7 +174,7 @@ def test_a_helper_compiles_the_expand_function_and_both_callbacks(empty_numba_ca
     saved = os.listdir(empty_numba_cache)
     for name in callbacks.SOURCES:  # both callbacks are in the cache (saved by the helper, or by both)
         assert any(recorded[name][0] in file and file.endswith(".nbi") for file in saved), name
-    _assert_same_draws(compiled, _nutpies_own(model))
+    _assert_same_draws(compiled, _nutpies_own(model), model)
 
 
 @forking
@@ -178,7 +187,7 @@ def test_a_failed_helper_costs_only_time(empty_numba_cache, monkeypatch: pytest.
     model = _regression(-2.75)
     compiled = compile_nutpie(model, reuse=False)  # everything compiled here
     assert len(started) == 1
-    _assert_same_draws(compiled, _nutpies_own(model))
+    _assert_same_draws(compiled, _nutpies_own(model), model)
 
 
 @forking
@@ -253,7 +262,7 @@ def test_no_helper_when_the_user_says_so(empty_numba_cache, helpers, monkeypatch
     model = _regression(0.125)
     compiled = compile_nutpie(model, reuse=False)
     assert helpers == []
-    _assert_same_draws(compiled, _nutpies_own(model))
+    _assert_same_draws(compiled, _nutpies_own(model), model)
 
 
 _EXPAND = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p,
@@ -274,14 +283,32 @@ def _reads(which: str) -> pm.Model:
 
 def test_callbacks_reading_other_shared_values_are_not_shared() -> None:
     """Found in review: the expand callback was keyed by types alone, so a model whose ``d`` reads
-    ``v`` got the cached callback of one that reads ``u`` (same types), and traced ``a * u``."""
+    ``v`` got the cached callback of one that reads ``u`` (same types), and traced ``a * u``. The
+    expand function now reads no shared value, but a callback's key still covers which ones it reads."""
+    import nutpie.compile_pymc as ncp
+
+    u, v = pytensor.shared(np.array([1.0, 2.0, 3.0])), pytensor.shared(np.array([100.0, 200.0, 300.0]))
+    keys = {u: "shared_0", v: "shared_1"}
+    shared_data = {key: var.get_value() for var, key in keys.items()}
+    dtype = callbacks.with_target_slots(ncp.make_user_data(keys, shared_data)).dtype  # both in user_data
+    model = _regression(1.0)
+    compiled = compile_nutpie(model, reuse=False)
+    target, _ = callbacks.describe_target(compiled.logp_func.vm.jit_fn, callbacks.argument_types({}, []))
+    sources = [callbacks.callback_source("nutpie_logp", dtype, [(slot, 1)]) for slot in shared_data]
+    assert sources[0] != sources[1]
+    keys = {callbacks.callback_key(src, target, {"n_dim": 3}) for src in sources}
+    assert len(keys) == 2
+
+
+def test_the_traced_deterministic_reads_its_own_models_data() -> None:
+    """End to end (sampled, then traced): each model's ``d`` is ``a`` times the data it reads."""
     for which, data in (("u", [1.0, 2.0, 3.0]), ("v", [100.0, 200.0, 300.0])):
-        compiled = compile_nutpie(_reads(which), reuse=False)
-        x, out = np.array([0.5]), np.zeros(compiled.n_expanded)
-        code = _EXPAND(compiled.compiled_expand_func.address)(compiled.n_dim, compiled.n_expanded, x.ctypes.data,
-                                                              out.ctypes.data, compiled.user_data.ctypes.data)
-        assert code == 0
-        np.testing.assert_array_equal(out[1:], 0.5 * np.array(data), err_msg=which)
+        model = _reads(which)
+        result = samplers.NutpieSampler().sample(model, chains=1, draws=20, tune=20, seed=1, target_accept=0.8,
+                                                 progressbar=False)
+        post = result.idata["posterior"]
+        np.testing.assert_allclose(post["d"].values, post["a"].values[..., None] * np.array(data), rtol=1e-15,
+                                   err_msg=which)
 
 
 @forking

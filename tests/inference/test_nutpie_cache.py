@@ -9,6 +9,7 @@ import pymc as pm
 import pytest
 
 from mediamix.inference.samplers import compile_nutpie
+from mediamix.inference.traced_values import traced_posterior
 
 nutpie = pytest.importorskip("nutpie")
 pytensor = pytest.importorskip("pytensor")
@@ -28,10 +29,17 @@ def _regression(with_data: bool, slope: float = 2.0) -> pm.Model:
     return model
 
 
+def _sample(compiled):
+    return nutpie.sample(compiled, draws=100, tune=100, chains=2, cores=1, seed=5, progress_bar=False,
+                         store_unconstrained=True)
+
+
 def _draws(compiled) -> dict[str, np.ndarray]:
-    idata = nutpie.sample(compiled, draws=100, tune=100, chains=2, cores=1, seed=5, progress_bar=False)
+    """The unconstrained draws and what the compiled model traces (from compile_nutpie: the value variables)."""
+    idata = _sample(compiled)
     post = idata["posterior"].to_dataset()
-    return {name: post[name].values for name in post.data_vars}
+    return {"unconstrained": idata["sample_stats"]["unconstrained_draw"].values,
+            **{name: post[name].values for name in post.data_vars}}
 
 
 @pytest.mark.parametrize("with_data", [False, True])
@@ -41,10 +49,15 @@ def test_cached_callbacks_give_nutpies_own_draws(with_data: bool) -> None:
     assert ours.compiled_logp_func.__name__ == "nutpie_logp"  # the cached path was taken
     with pytensor.config.change_flags(numba__fastmath=False):  # as compile_nutpie compiles
         theirs = nutpie.compile_pymc_model(model)
-    a, b = _draws(ours), _draws(theirs)
-    assert a.keys() == b.keys()
-    for name in a:
-        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    a, b = _sample(ours), _sample(theirs)
+    np.testing.assert_array_equal(a["sample_stats"]["unconstrained_draw"].values,
+                                  b["sample_stats"]["unconstrained_draw"].values)
+    assert set(a["posterior"].data_vars) == {"a", "b", "s_log__"}  # the value variables
+    traced, expected = traced_posterior(a, model)["posterior"].to_dataset(), b["posterior"].to_dataset()
+    assert set(traced.data_vars) == set(expected.data_vars) == {"a", "b", "s"}
+    for name in traced.data_vars:
+        np.testing.assert_allclose(traced[name].values, expected[name].values, rtol=1e-14, err_msg=name)
+        assert traced[name].dims == expected[name].dims
 
 
 def test_new_shared_values_reuse_the_cached_callbacks_and_are_read_at_runtime(monkeypatch) -> None:

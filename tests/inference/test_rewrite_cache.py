@@ -10,6 +10,7 @@ import pytest
 
 from mediamix.inference import rewrite_cache
 from mediamix.inference.samplers import compile_nutpie
+from mediamix.inference.traced_values import traced_posterior
 
 pytensor = pytest.importorskip("pytensor")
 pt = pytest.importorskip("pytensor.tensor")
@@ -132,13 +133,14 @@ def _model() -> pm.Model:
 
 
 def test_a_model_compiled_from_the_stored_rewrites_gives_the_same_draws(cache: Path) -> None:
+    models = _model(), _model()
     with pytensor.config.change_flags(numba__cache=True):
-        fresh = compile_nutpie(_model(), reuse=False)
+        fresh = compile_nutpie(models[0], reuse=False)
         misses = rewrite_cache.stats["misses"]
         assert misses >= 2 and rewrite_cache.stats["stores"] == misses  # logp+gradient, expand, ...
-        stored = compile_nutpie(_model(), reuse=False)  # through the rewrites, not the compiled-model record
+        stored = compile_nutpie(models[1], reuse=False)  # through the rewrites, not the compiled-model record
         assert rewrite_cache.stats["hits"] == misses and rewrite_cache.stats["misses"] == misses
-    draws = [nutpie.sample(c, draws=100, tune=100, chains=2, cores=1, seed=3, progress_bar=False)["posterior"]
-             for c in (fresh, stored)]
+    draws = [traced_posterior(nutpie.sample(c, draws=100, tune=100, chains=2, cores=1, seed=3, progress_bar=False),
+                              model)["posterior"] for c, model in zip((fresh, stored), models, strict=True)]
     for name in ("a", "b", "s", "b2"):
         np.testing.assert_array_equal(draws[0][name].values, draws[1][name].values, err_msg=name)

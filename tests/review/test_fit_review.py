@@ -177,7 +177,7 @@ def test_ess_bands(bulk: float, severity: str) -> None:
 @pytest.mark.parametrize(("spread", "severity"), [(0.0, "pass"), (1.0, "review"), (3.0, "fail")])
 def test_r_hat_bands(spread: float, severity: str) -> None:
     """Chains offset by ``spread`` × 0.1 sd: r-hat ≈ 1.00, 1.02 and > 1.05 (checked in the test)."""
-    import arviz as az
+    import arviz_stats as az
 
     from mediamix.review.convergence import RHAT_FAIL, RHAT_REVIEW, _r_hat
 
@@ -222,7 +222,7 @@ def test_the_review_reads_the_fits_per_parameter_diagnostics_instead_of_computin
         prior_fit: MMM, monkeypatch: pytest.MonkeyPatch) -> None:
     import copy
 
-    import arviz as az
+    import arviz_stats as az
 
     fitted = copy.copy(prior_fit)
     fitted._reviews = {}

@@ -57,10 +57,10 @@ def hdi_summary(draws: xr.DataArray, prob: float = HDI_PROB) -> xr.Dataset:
     xarray.Dataset
         ``mean``, ``hdi_low``, ``hdi_high`` with the remaining dims of ``draws``.
     """
-    import arviz as az  # imported here: arviz pulls in matplotlib, ~1 s at import
+    import arviz_stats  # imported here: with SciPy's stats, 0.4 s
 
     # A NaN draw makes every figure NaN (ArviZ would give half an interval): it shows, not hides.
-    bounds = az.hdi(draws, prob=prob, dim=list(SAMPLE_DIMS)).where(~draws.isnull().any(SAMPLE_DIMS))
+    bounds = arviz_stats.hdi(draws, prob=prob, dim=list(SAMPLE_DIMS)).where(~draws.isnull().any(SAMPLE_DIMS))
     return xr.Dataset(
         {
             "mean": draws.mean(SAMPLE_DIMS, skipna=False),

@@ -40,7 +40,8 @@ import xarray as xr
 from mediamix.errors import SamplingError
 from mediamix.inference.diagnostics import pareto_k_limit
 from mediamix.inference.samplers import SampleResult
-from mediamix.lazy_modules import unloaded_lazy_modules_hidden
+from mediamix.inference.traced_values import TracedValues
+from mediamix.lazy_modules import import_nutpie, unloaded_lazy_modules_hidden
 
 __all__ = [
     "APPROXIMATIONS",
@@ -116,18 +117,16 @@ class _Unconstrained:
     """The model's free variables as one unconstrained vector: log density, gradient, and the way back.
 
     The vector is PyMC's value variables (``beta_log__``, ``alpha_logodds__``, ...) raveled in
-    ``model.value_vars`` order; the log density includes the transforms' Jacobian. Both are
-    evaluated by the two C callbacks NUTS samples with (:func:`~mediamix.inference.samplers.compile_nutpie`):
-    nutpie's logp-and-gradient and its "expand" (the vector to every traced variable), so an
-    approximate fit compiles nothing that NUTS has compiled before, and leaves its compiled model
+    ``model.value_vars`` order; the log density includes the transforms' Jacobian. It is evaluated
+    by the C callback NUTS samples with (:func:`~mediamix.inference.samplers.compile_nutpie`), so
+    an approximate fit compiles nothing that NUTS has compiled before, and leaves its compiled model
     for the NUTS fit that follows. Measured on the demo, warm caches: 0.2 s instead of 2.2 s with
-    PyMC's own functions (``benchmarks/approximate.py``).
+    PyMC's own functions (``benchmarks/approximate.py``). Draws are mapped back to the traced
+    variables all at once (:class:`~mediamix.inference.traced_values.TracedValues`).
     """
 
     def __init__(self, model: Any) -> None:
         import ctypes
-
-        from pymc.util import get_default_varnames
 
         from mediamix.inference.samplers import compile_nutpie
 
@@ -143,16 +142,10 @@ class _Unconstrained:
         pointer = ctypes.c_void_p
         self._logp_c = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, pointer, pointer, pointer, pointer)(
             compiled.compiled_logp_func.address)
-        self._expand_c = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, pointer, pointer, pointer)(
-            compiled.compiled_expand_func.address)
-        # As pm.sample and nutpie do: every free variable on its own scale, and every Deterministic.
-        self.outputs = [v.name for v in get_default_varnames(model.unobserved_value_vars, include_transformed=False)]
-        names, slices, shapes = compiled.shape_info
-        where = {name: (slice_, tuple(shape)) for name, slice_, shape in zip(names, slices, shapes, strict=True)}
-        missing = [name for name in self.outputs if name not in where]
-        if missing:  # pragma: no cover - nutpie traces every variable
-            raise SamplingError(f"nutpie's trace lacks {missing}.")
-        self._slices = [where[name] for name in self.outputs]
+        self._traced = TracedValues(model)
+        #: The traced variables, as pm.sample and nutpie give them: every free variable on its own
+        #: scale, and every Deterministic.
+        self.outputs = self._traced.names
 
     def _call_logp(self, x: np.ndarray, grad: np.ndarray, logp: np.ndarray) -> int:
         return int(self._logp_c(x.size, x.ctypes.data, grad.ctypes.data, logp.ctypes.data,
@@ -175,31 +168,22 @@ class _Unconstrained:
         """Log density of each row of ``xs`` (draw, dim); ``-inf`` where it is not finite."""
         return np.array([self.logp_grad(x)[0] for x in np.asarray(xs, dtype=float)], dtype=float)
 
-    def constrain(self, x: np.ndarray) -> list[np.ndarray]:
-        """The traced variables (:attr:`outputs`, on their own scales) at the unconstrained point ``x``."""
-        x = np.ascontiguousarray(x, dtype=float)
-        out = np.empty(self._compiled.n_expanded)
-        code = self._expand_c(x.size, out.size, x.ctypes.data, out.ctypes.data, self._compiled.user_data.ctypes.data)
-        if code != 0:
-            raise SamplingError(f"Could not map a draw back to the model's parameters (nutpie's expand code {code}).")
-        return [out[slice_].reshape(shape) for slice_, shape in self._slices]
+    def split(self, xs: np.ndarray) -> dict[str, np.ndarray]:
+        """Rows of the unconstrained vector ``xs`` (draw, dim) as each value variable's draws (draw, ...)."""
+        xs = np.asarray(xs, dtype=float).reshape(-1, self.dim)
+        bounds = np.cumsum([0, *self.sizes])
+        return {name: xs[:, bounds[i]:bounds[i + 1]].reshape(len(xs), *shape)
+                for i, (name, shape) in enumerate(zip(self.names, self.shapes, strict=True))}
+
+    def constrain(self, xs: np.ndarray) -> dict[str, np.ndarray]:
+        """The traced variables (:attr:`outputs`, on their own scales) at each row of ``xs`` (draw, dim)."""
+        return self._traced(self.split(xs))
 
     def posterior(self, xs: np.ndarray, lp: np.ndarray, attrs: dict[str, Any]) -> xr.DataTree:
         """Draws ``xs`` (draw, dim) as an InferenceData tree: ``posterior`` (chain=1, draw, ...), ``sample_stats``."""
-        values = [self.constrain(x) for x in np.asarray(xs, dtype=float)]
-        model = self.model
-        draws = len(values)
-        coords: dict[str, Any] = {"chain": [0], "draw": np.arange(draws)}
-        data = {}
-        for i, name in enumerate(self.outputs):
-            stacked = np.stack([v[i] for v in values])[None]
-            dims = tuple(model.named_vars_to_dims.get(name, ()) or ())
-            dims = dims or tuple(f"{name}_dim_{j}" for j in range(stacked.ndim - 2))
-            for dim in dims:
-                if dim in model.coords and model.coords[dim] is not None:
-                    coords[dim] = list(model.coords[dim])
-            data[name] = (("chain", "draw", *dims), stacked)
-        posterior = xr.Dataset(data, coords=coords, attrs=attrs)
+        draws = len(xs)
+        unconstrained = {name: values[None] for name, values in self.split(xs).items()}
+        posterior = self._traced.dataset(unconstrained, attrs=attrs)
         stats = xr.Dataset({"lp": (("chain", "draw"), np.asarray(lp, dtype=float)[None])},
                            coords={"chain": [0], "draw": np.arange(draws)})
         return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
@@ -289,7 +273,7 @@ class _Approximation:
 
         ``chains``, ``tune`` and ``target_accept`` are NUTS settings, ignored here.
         """
-        import nutpie  # noqa: F401  (imported before the clock starts, as for NUTS: arviz comes with it)
+        import_nutpie()  # imported before the clock starts, as for NUTS
         import pytensor
         from threadpoolctl import threadpool_limits
 

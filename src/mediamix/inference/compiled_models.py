@@ -37,7 +37,7 @@ from mediamix.inference.rewrite_cache import Unkeyable, cache_directory, graph_t
 
 __all__ = ["model_key", "load", "store", "stats"]
 
-_FORMAT = 4  # bump when what is stored changes (4: each callback's own source)
+_FORMAT = 5  # bump when what is stored changes (4: each callback's own source; 5: expand traces the unconstrained values)
 
 #: Hits, misses and stores since the process started (read by the tests).
 stats = {"hits": 0, "misses": 0, "stores": 0}

@@ -18,7 +18,7 @@ import pickle
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +28,8 @@ from mediamix.errors import SamplingError
 from mediamix.helper_processes import ForkedJob, may_fork
 from mediamix.inference import cache_saves, callbacks, compiled_models
 from mediamix.inference.rewrite_cache import rewrites_cached
+from mediamix.inference.traced_values import traced_posterior
+from mediamix.lazy_modules import import_nutpie
 
 __all__ = [
     "SampleResult", "Sampler", "NutpieSampler", "PymcSampler", "NumpyroSampler", "get_sampler", "SAMPLERS",
@@ -86,8 +88,7 @@ class NutpieSampler:
 
     def sample(self, model: Any, *, chains: int, draws: int, tune: int, seed: int | None,
                target_accept: float, progressbar: bool) -> SampleResult:
-        import nutpie
-
+        nutpie = import_nutpie()
         t0 = time.perf_counter()
         compiled = compile_nutpie(model)
         t1 = time.perf_counter()
@@ -102,6 +103,7 @@ class NutpieSampler:
             target_accept=target_accept,
             save_warmup=False,
         )
+        idata = traced_posterior(idata, model)  # compile_nutpie's model traces the unconstrained values
         t2 = time.perf_counter()
         return SampleResult(idata=idata, compile_s=t1 - t0, sampling_s=t2 - t1)
 
@@ -117,8 +119,14 @@ class NutpieSampler:
 #   and a callback's code depends only on the types it passes on, so it is cached and reused across
 #   models (nutpie's own callbacks link the function's code in and compile all of it again, and are
 #   recompiled in every process: their closures pickle differently each time);
+# - the expand function returns the unconstrained values only (nutpie's ``var_names=[]``), and
+#   :mod:`mediamix.inference.traced_values` maps all draws to the traced variables after sampling,
+#   in NumPy: nutpie's expand function (every free variable on its own scale and every
+#   Deterministic) was ~1.3 CPU-s of the demo's cold compile;
 # - the names of the shared values' slots in ``user_data`` are numbered in graph order instead of
 #   nutpie's random uuid4, so the same graph gives the same code (and keys) in every process;
+# - PyMC's initial-point function and nutpie's shape function compile without a C compiler
+#   (``_without_c_vm``), which spares building PyTensor's C VM with g++ on empty caches;
 # - on a cold compile with a CPU to spare, a forked helper (``mediamix.helper_processes``) works
 #   beside this process, which compiles the logp/gradient function, the longest step (~7 s of the
 #   demo's cold compile, ~6.3 s of it its 76 ops). The helper compiles the expand function and both
@@ -150,13 +158,16 @@ class _NotCacheable(Exception):
 
 
 def compile_nutpie(model: Any, *, reuse: bool = True) -> Any:
-    """``nutpie.compile_pymc_model(model)``, with its C callbacks and functions cached on disk when possible.
+    """``nutpie.compile_pymc_model(model)`` tracing the unconstrained values, with its C callbacks and
+    functions cached on disk when possible.
 
-    The callbacks compute the same values as nutpie's own (same draws for the same seed); see the
-    comment above for what is cached and how. With ``reuse``, a model compiled before (same
-    structure; prior numbers and ``pm.Data`` values may differ) is rebuilt from its record instead
-    (:mod:`mediamix.inference.compiled_models`), without the PyTensor functions
-    ``logp_func``/``expand_func``; ``reuse=False`` always builds those.
+    The compiled model's trace holds each value variable (``sigma_log__``, ...) in the ``posterior``
+    group: :func:`~mediamix.inference.traced_values.traced_posterior` maps it to the traced
+    variables after sampling (see that module for why). The callbacks compute the same values as
+    nutpie's own (same draws for the same seed); see the comment above for what is cached and how.
+    With ``reuse``, a model compiled before (same structure; prior numbers and ``pm.Data`` values
+    may differ) is rebuilt from its record instead (:mod:`mediamix.inference.compiled_models`),
+    without the PyTensor functions ``logp_func``/``expand_func``; ``reuse=False`` always builds those.
     """
     import nutpie
     import pytensor
@@ -171,13 +182,49 @@ def compile_nutpie(model: Any, *, reuse: bool = True) -> Any:
     # they were made from (it would point into PyMC's internals): 0.05-0.09 s of a 0.65 s warm compile.
     with pytensor.config.change_flags(numba__fastmath=False, traceback__limit=0):
         try:
-            return _compile_nutpie_cached(model, reuse)
+            compiled = _compile_nutpie_cached(model, reuse)
         except _NotCacheable:
-            return nutpie.compile_pymc_model(model)
+            compiled = nutpie.compile_pymc_model(model, var_names=[])
+    # Every value variable stays in the trace's posterior group (none is set aside as "reparameterized").
+    return dataclasses.replace(compiled, reparameterized_names=[])
+
+
+@contextlib.contextmanager
+def _without_c_vm() -> Iterator[None]:
+    """PyTensor without a C compiler, for the small functions of a compile that run on its Python VM.
+
+    PyMC's initial-point function and nutpie's shape function run on PyTensor's Python VM, whose
+    module imports the C VM when a compiler is configured; with empty caches that first builds the
+    C VM with g++ (0.37 s of the demo's cold compile), for a VM these functions never use. Only
+    these functions: without a compiler PyTensor also rewrites graphs differently, and the numba
+    logp function took 2.3 s longer to compile. If PyTensor's C VM module is first imported here
+    (it then lacks the C VM), it is forgotten afterwards, so that a later import makes it whole.
+    """
+    import sys
+
+    import pytensor
+
+    name = "pytensor.link.c.cvm"
+    imported = name in sys.modules
+    try:
+        with pytensor.config.change_flags(cxx=""):
+            yield
+    finally:
+        if not imported and not hasattr(sys.modules.get(name), "CVM"):
+            sys.modules.pop(name, None)
+
+
+def _without_c_vm_when_called(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with _without_c_vm():
+            return function(*args, **kwargs)
+
+    return call
 
 
 #: The steps of nutpie's numba compile that ``_NutpieCompile`` replaces (``uuid4`` names the shared slots).
-_STEPS = ("_make_functions", "make_user_data", "_make_c_logp_func", "_make_c_expand_func", "uuid4")
+_STEPS = ("_make_functions", "make_user_data", "_make_c_logp_func", "_make_c_expand_func", "uuid4", "_compute_shapes")
 
 
 def _compile_nutpie_cached(model: Any, reuse: bool) -> Any:
@@ -190,7 +237,7 @@ def _compile_nutpie_cached(model: Any, reuse: bool) -> Any:
         raise _NotCacheable
     key = compiled_models.model_key(model, "".join(callbacks.SOURCES.values())) if reuse else None
     if key is not None:
-        with _NUTPIE_PATCH_LOCK, rewrites_cached():  # the initial-point function still compiles
+        with _NUTPIE_PATCH_LOCK, rewrites_cached(), _without_c_vm():  # the initial-point function still compiles
             found = compiled_models.load(model, key)
         if found is not None:
             return found
@@ -228,22 +275,31 @@ class _NutpieCompile:
         self.locked = contextlib.ExitStack()
 
     def __enter__(self) -> _NutpieCompile:
+        import pymc.initial_point
+
         replaced = {"_make_functions": self.make_functions, "make_user_data": self.make_user_data,
                     "_make_c_logp_func": self.logp_callback, "_make_c_expand_func": self.expand_callback,
-                    "uuid4": self.shared_key}
+                    "uuid4": self.shared_key, "_compute_shapes": _without_c_vm_when_called(self.own["_compute_shapes"])}
         for name, step in replaced.items():
             setattr(self.ncp, name, step)
+        # nutpie imports PyMC's make_initial_point_fn when it compiles: the module's own is replaced meanwhile.
+        self.initial_point = pymc.initial_point, pymc.initial_point.make_initial_point_fn
+        pymc.initial_point.make_initial_point_fn = _without_c_vm_when_called(self.initial_point[1])
         return self
 
     def __exit__(self, *exc: object) -> None:
         for name, step in self.own.items():
             setattr(self.ncp, name, step)
+        module, function = self.initial_point
+        module.make_initial_point_fn = function
         if self.helper is not None:
             self.helper.kill()
         self.locked.close()
 
     def make_functions(self, *args: Any, **kwargs: Any) -> Any:
-        self.functions = self.own["_make_functions"](*args, **kwargs)
+        # var_names=[]: the expand function returns the unconstrained values only (no free variable on
+        # its own scale, no Deterministic): mediamix.inference.traced_values maps the draws afterwards.
+        self.functions = self.own["_make_functions"](*args, **{**kwargs, "var_names": []})
         return self.functions
 
     def shared_key(self) -> Any:

@@ -31,9 +31,9 @@ __all__ = ["BudgetResult", "solve", "initial_shares", "kpi_summary", "warn_if_no
 
 def kpi_summary(draws: np.ndarray, prob: float = 0.94) -> dict[str, float]:
     """Mean and HDI of KPI draws (1-D)."""
-    import arviz as az
+    import arviz_stats
 
-    low, high = np.asarray(az.hdi(np.asarray(draws)[None, :], prob=prob)).ravel()[:2]
+    low, high = np.asarray(arviz_stats.hdi(np.asarray(draws)[None, :], prob=prob)).ravel()[:2]
     return {"mean": float(np.mean(draws)), "hdi_low": float(low), "hdi_high": float(high)}
 
 
