@@ -102,7 +102,7 @@ class _ArvizStandIn(types.ModuleType):
         if hasattr(arviz_base, name):
             return getattr(arviz_base, name)
         with _LOCK:
-            if sys.modules.get("arviz") is self:  # asked during nutpie's own import: not for us to widen
+            if sys.modules.get("arviz") is self:  # asked while nutpie is still importing: make way for the real one
                 del sys.modules["arviz"]
             real = importlib.import_module("arviz")
         return getattr(real, name)

@@ -86,6 +86,43 @@ def test_the_posterior_has_the_models_dims_and_keeps_the_other_groups() -> None:
     assert "beta_log__" in tree["posterior"]  # the input tree is left as it was
 
 
+def test_a_deterministic_of_data_alone_is_traced_for_every_draw() -> None:
+    """Found in review: an output that depends on no free variable came back without the draw axis."""
+    with pm.Model() as model:
+        data = pm.Data("spend", np.array([1.0, 2.0]))
+        mu = pm.Normal("mu", 0.0, 1.0)
+        pm.Deterministic("doubled", 2.0 * data)
+        pm.Deterministic("one", pm.math.constant(1.0))
+        pm.Normal("y", mu, 1.0, observed=np.zeros(3))
+    traced = TracedValues(model)
+    got = traced({"mu": np.arange(4.0)})
+    assert got["doubled"].shape == (4, 2) and got["one"].shape == (4,)
+    np.testing.assert_array_equal(got["doubled"], np.tile([2.0, 4.0], (4, 1)))
+    posterior = traced.dataset({"mu": np.zeros((2, 3))})
+    assert posterior["doubled"].shape == (2, 3, 2)
+
+
+def test_a_model_without_free_variables_needs_the_number_of_draws() -> None:
+    with pm.Model() as model:
+        pm.Deterministic("c", pm.math.constant(3.0))
+    traced = TracedValues(model)
+    assert traced({}, draws=2)["c"].tolist() == [3.0, 3.0]
+    with pytest.raises(ValueError, match="how many draws"):
+        traced({})
+    posterior = traced.dataset({}, coords={"chain": [0], "draw": [0, 1, 2]})
+    assert posterior["c"].shape == (1, 3)
+
+
+def test_deterministics_reading_deterministics_vectorize_without_a_python_loop() -> None:
+    """A Deterministic inside another's graph is a ViewOp: as a Blockwise it would loop over the draws."""
+    from pytensor.tensor.blockwise import Blockwise
+
+    model = _model()  # "total" reads the Deterministic "effect"
+    traced = TracedValues(model)
+    nodes = traced._function.maker.fgraph.toposort()
+    assert not [node for node in nodes if isinstance(node.op, Blockwise)]
+
+
 def test_missing_unconstrained_draws_are_named() -> None:
     traced = TracedValues(_model())
     with pytest.raises(KeyError, match="share_logodds__"):

@@ -273,7 +273,7 @@ class _Approximation:
 
         ``chains``, ``tune`` and ``target_accept`` are NUTS settings, ignored here.
         """
-        import_nutpie()  # imported before the clock starts, as for NUTS
+        import_nutpie()  # imported before the clock starts, as for NUTS (ArviZ's converters load on first use)
         import pytensor
         from threadpoolctl import threadpool_limits
 

@@ -1,7 +1,8 @@
 """nutpie's two C callbacks, calling the model's compiled functions through an address.
 
 nutpie samples through two C callbacks (``numba.cfunc``): ``logp`` (log density and gradient at a
-point) and ``expand`` (every traced variable at a point). Each wraps a function PyTensor compiles
+point) and ``expand`` (what the trace holds at a point: in mediamix the unconstrained values
+themselves, see :mod:`mediamix.inference.traced_values`). Each wraps a function PyTensor compiles
 with numba, its *target*. nutpie's own callbacks call the target directly, so numba links the
 target's code into the callback and optimizes and emits all of it a second time: on the demo model
 (cold caches, 2-CPU machine) 1.8 s of the logp callback's 10.1 s, plus 0.7 s for PyTensor's
@@ -19,8 +20,8 @@ Here each callback calls its target through an address it reads, at every call, 
 
 The call itself follows numba's own calling convention (numba's ``call_conv.call_function``, as when
 one numba function calls another); a target that raises makes the callback return an error code,
-as nutpie's do. Values are the same as nutpie's own callbacks give, bit for bit
-(``tests/inference/test_nutpie_cache.py``).
+as nutpie's do. The log density and gradient are nutpie's own callback's, bit for bit: the same
+seed gives the same unconstrained draws (``tests/inference/test_nutpie_cache.py``).
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import warnings
 from typing import Any
 
 from mediamix.inference import callbacks
+from mediamix.inference.python_vm import without_c_vm_when_called
 from mediamix.inference.rewrite_cache import Unkeyable, cache_directory, graph_text, read_entry, value_text, write_entry
 
 __all__ = ["model_key", "load", "store", "stats"]
@@ -169,8 +170,9 @@ def load(model: Any, key: str) -> Any | None:
         names, bounds, shapes = record["shape_info"]
         joined_names, joined_shapes = [model.rvs_to_values[rv].name for rv in model.free_RVs], shapes[:n_free]
         # nutpie's initial points, as its compile makes them: PyMC's support points, jittered per seed.
-        pymc_initial = make_initial_point_fn(model=model, overrides=None, default_strategy="support_point",
-                                             jitter_rvs=set(model.free_RVs), return_transformed=True)
+        pymc_initial = without_c_vm_when_called(make_initial_point_fn)(
+            model=model, overrides=None, default_strategy="support_point", jitter_rvs=set(model.free_RVs),
+            return_transformed=True)
         point = pymc_initial(0)  # the free variables' shapes, checked against the record's
         if names[:n_free] != joined_names or any(
                 tuple(np.shape(point[name])) != tuple(shape) for name, shape in zip(joined_names, joined_shapes,

@@ -137,6 +137,7 @@ def _key(inputs: Any, outputs: Any, additional_outputs: Any, fgraph: Any, mode: 
         f"query={_query_key(mode._optimizer)}",  # noqa: SLF001 - the rewrite query decides the rewriting
         f"flags={config.floatX},{config.optimizer_excluding},{config.optimizer_including},"
         f"{config.optimizer_requiring},{config.on_opt_error},{config.cast_policy}",
+        f"cxx={bool(config.cxx)}",  # without a C compiler some rewrites differ (e.g. fusion's operand limit)
         "inputs=" + repr([(i.mutable, i.borrow, i.update is not None, i.implicit) for i in inputs]),
         "outputs=" + repr([(o.borrow, o.variable in fgraph.inputs) for o in outputs]),
         f"additional={len(additional_outputs)}",

@@ -18,7 +18,7 @@ import pickle
 import threading
 import time
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ import xarray as xr
 from mediamix.errors import SamplingError
 from mediamix.helper_processes import ForkedJob, may_fork
 from mediamix.inference import cache_saves, callbacks, compiled_models
+from mediamix.inference.python_vm import without_c_vm_when_called
 from mediamix.inference.rewrite_cache import rewrites_cached
 from mediamix.inference.traced_values import traced_posterior
 from mediamix.lazy_modules import import_nutpie
@@ -126,7 +127,7 @@ class NutpieSampler:
 # - the names of the shared values' slots in ``user_data`` are numbered in graph order instead of
 #   nutpie's random uuid4, so the same graph gives the same code (and keys) in every process;
 # - PyMC's initial-point function and nutpie's shape function compile without a C compiler
-#   (``_without_c_vm``), which spares building PyTensor's C VM with g++ on empty caches;
+#   (:mod:`mediamix.inference.python_vm`), which spares building PyTensor's C VM with g++ on empty caches;
 # - on a cold compile with a CPU to spare, a forked helper (``mediamix.helper_processes``) works
 #   beside this process, which compiles the logp/gradient function, the longest step (~7 s of the
 #   demo's cold compile, ~6.3 s of it its 76 ops). The helper compiles the expand function and both
@@ -189,41 +190,8 @@ def compile_nutpie(model: Any, *, reuse: bool = True) -> Any:
     return dataclasses.replace(compiled, reparameterized_names=[])
 
 
-@contextlib.contextmanager
-def _without_c_vm() -> Iterator[None]:
-    """PyTensor without a C compiler, for the small functions of a compile that run on its Python VM.
-
-    PyMC's initial-point function and nutpie's shape function run on PyTensor's Python VM, whose
-    module imports the C VM when a compiler is configured; with empty caches that first builds the
-    C VM with g++ (0.37 s of the demo's cold compile), for a VM these functions never use. Only
-    these functions: without a compiler PyTensor also rewrites graphs differently, and the numba
-    logp function took 2.3 s longer to compile. If PyTensor's C VM module is first imported here
-    (it then lacks the C VM), it is forgotten afterwards, so that a later import makes it whole.
-    """
-    import sys
-
-    import pytensor
-
-    name = "pytensor.link.c.cvm"
-    imported = name in sys.modules
-    try:
-        with pytensor.config.change_flags(cxx=""):
-            yield
-    finally:
-        if not imported and not hasattr(sys.modules.get(name), "CVM"):
-            sys.modules.pop(name, None)
-
-
-def _without_c_vm_when_called(function: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(function)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        with _without_c_vm():
-            return function(*args, **kwargs)
-
-    return call
-
-
-#: The steps of nutpie's numba compile that ``_NutpieCompile`` replaces (``uuid4`` names the shared slots).
+#: The steps of nutpie's numba compile that ``_NutpieCompile`` replaces (``uuid4`` names the shared slots;
+#: ``_compute_shapes`` runs without PyTensor's C VM, see :mod:`mediamix.inference.python_vm`).
 _STEPS = ("_make_functions", "make_user_data", "_make_c_logp_func", "_make_c_expand_func", "uuid4", "_compute_shapes")
 
 
@@ -237,7 +205,7 @@ def _compile_nutpie_cached(model: Any, reuse: bool) -> Any:
         raise _NotCacheable
     key = compiled_models.model_key(model, "".join(callbacks.SOURCES.values())) if reuse else None
     if key is not None:
-        with _NUTPIE_PATCH_LOCK, rewrites_cached(), _without_c_vm():  # the initial-point function still compiles
+        with _NUTPIE_PATCH_LOCK, rewrites_cached():  # the initial-point function still compiles
             found = compiled_models.load(model, key)
         if found is not None:
             return found
@@ -279,12 +247,13 @@ class _NutpieCompile:
 
         replaced = {"_make_functions": self.make_functions, "make_user_data": self.make_user_data,
                     "_make_c_logp_func": self.logp_callback, "_make_c_expand_func": self.expand_callback,
-                    "uuid4": self.shared_key, "_compute_shapes": _without_c_vm_when_called(self.own["_compute_shapes"])}
+                    "uuid4": self.shared_key,
+                    "_compute_shapes": without_c_vm_when_called(self.own["_compute_shapes"])}  # python_vm
         for name, step in replaced.items():
             setattr(self.ncp, name, step)
         # nutpie imports PyMC's make_initial_point_fn when it compiles: the module's own is replaced meanwhile.
         self.initial_point = pymc.initial_point, pymc.initial_point.make_initial_point_fn
-        pymc.initial_point.make_initial_point_fn = _without_c_vm_when_called(self.initial_point[1])
+        pymc.initial_point.make_initial_point_fn = without_c_vm_when_called(self.initial_point[1])
         return self
 
     def __exit__(self, *exc: object) -> None:

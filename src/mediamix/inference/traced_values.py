@@ -56,16 +56,24 @@ class TracedValues:
         from pymc.util import get_default_varnames
         from pytensor.compile.mode import Mode
         from pytensor.compile.ops import ViewOp
-        from pytensor.graph.replace import vectorize_graph
+        from pytensor.graph.replace import graph_replace, vectorize_graph
+        from pytensor.graph.traversal import ancestors
 
         traced = get_default_varnames(model.unobserved_value_vars, include_transformed=False)
         self.names = [v.name for v in traced]
         # A Deterministic is its expression behind a ViewOp; vectorized, that would be a Blockwise
-        # looping over the draws in Python. The expression itself vectorizes whole.
-        traced = [v.owner.inputs[0] if v.owner is not None and isinstance(v.owner.op, ViewOp) else v for v in traced]
+        # looping over the draws in Python (also where one Deterministic reads another). The
+        # expressions themselves vectorize whole.
+        views = {v: v.owner.inputs[0] for v in ancestors(traced) if v.owner is not None and isinstance(v.owner.op, ViewOp)}
+        while views:
+            traced = [views.get(v, v) for v in graph_replace(traced, views, strict=False)]
+            views = {v: v.owner.inputs[0] for v in ancestors(traced)
+                     if v.owner is not None and isinstance(v.owner.op, ViewOp)}
         values = list(model.value_vars)
         batched = [pt.tensor(name=v.name, dtype=v.dtype, shape=(None, *v.type.shape)) for v in values]
         outputs = vectorize_graph(traced, replace=dict(zip(values, batched, strict=True)))
+        #: Outputs that depend on no free variable (a Deterministic of data alone) get no draw axis.
+        self._unbatched = [out.type.ndim == var.type.ndim for out, var in zip(outputs, traced, strict=True)]
         # The Python linker without rewrites: each node's NumPy implementation on arrays of all draws.
         self._function = pytensor.function(batched, outputs, mode=Mode(linker="py", optimizer=None),
                                            on_unused_input="ignore")
@@ -73,13 +81,15 @@ class TracedValues:
         self.dims = {name: tuple(model.named_vars_to_dims.get(name) or ()) for name in self.names}
         self._coords = {dim: np.asarray(labels) for dim, labels in model.coords.items() if labels is not None}
 
-    def __call__(self, unconstrained: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def __call__(self, unconstrained: Mapping[str, np.ndarray], draws: int | None = None) -> dict[str, np.ndarray]:
         """The traced variables at a batch of unconstrained points.
 
         Parameters
         ----------
         unconstrained : mapping of str to ndarray
             Each value variable's draws, dims (draw, \\*its shape).
+        draws : int, optional
+            The number of draws; needed only for a model without free variables.
 
         Returns
         -------
@@ -90,7 +100,15 @@ class TracedValues:
         if missing:
             raise KeyError(f"No draws of the unconstrained variables {missing}.")
         arrays = [np.asarray(unconstrained[name], dtype="float64") for name in self.inputs]
-        return dict(zip(self.names, self._function(*arrays), strict=True))
+        if draws is None:
+            if not arrays:
+                raise ValueError("A model without free variables: say how many draws to trace.")
+            draws = len(arrays[0])
+        # A stray draw of an approximation can overflow exp(): inf, as the compiled expand gave, quietly.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            values = self._function(*arrays)
+        return {name: np.broadcast_to(value, (draws, *np.shape(value))).copy() if unbatched else value
+                for name, value, unbatched in zip(self.names, values, self._unbatched, strict=True)}
 
     def dataset(self, unconstrained: Mapping[str, np.ndarray], coords: Mapping[str, Any] | None = None,
                 attrs: Mapping[str, Any] | None = None) -> xr.Dataset:
@@ -99,14 +117,19 @@ class TracedValues:
         ``coords`` gives the ``chain`` and ``draw`` labels (0, 1, ... where absent). A dimension the
         model does not name is called ``<variable>_dim_<i>``, as ArviZ calls it.
         """
-        first = np.asarray(unconstrained[self.inputs[0]]) if self.inputs else np.empty((0, 0))
-        n_chain, n_draw = first.shape[:2]
+        coords = coords or {}
+        if self.inputs:
+            n_chain, n_draw = np.shape(unconstrained[self.inputs[0]])[:2]
+        elif all(dim in coords for dim in SAMPLE_DIMS):
+            n_chain, n_draw = (len(coords[dim]) for dim in SAMPLE_DIMS)
+        else:
+            raise ValueError("A model without free variables: give the chain and draw coordinates.")
         flat = {name: np.asarray(unconstrained[name]).reshape(n_chain * n_draw, *np.shape(unconstrained[name])[2:])
                 for name in self.inputs}
         out_coords: dict[str, Any] = {"chain": np.arange(n_chain), "draw": np.arange(n_draw)}
-        out_coords.update({dim: (coords or {})[dim] for dim in SAMPLE_DIMS if dim in (coords or {})})
+        out_coords.update({dim: coords[dim] for dim in SAMPLE_DIMS if dim in coords})
         data = {}
-        for name, values in self(flat).items():
+        for name, values in self(flat, draws=n_chain * n_draw).items():
             values = values.reshape(n_chain, n_draw, *values.shape[1:])
             dims = self.dims[name] or tuple(f"{name}_dim_{i}" for i in range(values.ndim - 2))
             for dim, size in zip(dims, values.shape[2:], strict=True):
