@@ -170,8 +170,9 @@ def compile_nutpie(model: Any, *, reuse: bool = True) -> Any:
     may differ) is rebuilt from its record instead (:mod:`mediamix.inference.compiled_models`),
     without the PyTensor functions ``logp_func``/``expand_func``; ``reuse=False`` always builds those.
     """
-    import nutpie
     import pytensor
+
+    nutpie = import_nutpie()  # the first import of nutpie, wherever it happens: without ArviZ's plots
 
     # Reproducibility: with PyTensor's default numba fastmath, a process that compiles the model
     # (cold caches) gets logp/gradient values up to ~1e-12 apart from a process that loads the same
