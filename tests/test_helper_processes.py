@@ -63,6 +63,39 @@ def test_a_job_past_its_time_is_killed() -> None:
         os.waitpid(pid, 0)
 
 
+def test_a_job_learns_when_its_parent_is_done() -> None:
+    """The compile helper compiles ops until the parent says it is done, then what the parent waits for."""
+
+    def job(report) -> None:  # type: ignore[no-untyped-def]
+        waited = 0
+        while not helper_processes.parent_is_done() and waited < 6000:  # at most a minute
+            time.sleep(0.01)
+            waited += 1
+        report(b"told" if helper_processes.parent_is_done() else b"not told")
+
+    helper = ForkedJob(job)
+    time.sleep(0.2)  # the child is well under way
+    assert not helper_processes.parent_is_done()  # a parent is never told
+    helper.tell_done()
+    started = time.monotonic()
+    assert helper.wait(timeout=60) == b"told"
+    assert time.monotonic() - started < 30
+    helper.kill()
+    helper.tell_done()  # an ended job: nothing to tell, no error
+
+
+def test_a_wait_ends_when_until_says_so() -> None:
+    job = ForkedJob(lambda report: time.sleep(60))
+    pid = job._pid
+    flag = {"done": False}
+    threading.Timer(0.2, lambda: flag.update(done=True)).start()
+    started = time.monotonic()
+    assert job.wait(timeout=60, until=lambda: flag["done"]) is None
+    assert time.monotonic() - started < 30
+    with pytest.raises(ChildProcessError):  # killed and reaped, as after a timeout
+        os.waitpid(pid, 0)
+
+
 def test_kill_ends_a_running_job_and_is_safe_twice() -> None:
     job = ForkedJob(lambda report: time.sleep(60))
     job.kill()

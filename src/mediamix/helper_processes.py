@@ -25,7 +25,7 @@ from pathlib import Path
 
 __all__ = [
     "CGROUP_CPU_MAX", "HARMLESS_THREAD_MODULES", "PROC_STAT", "ForkedJob", "a_cpu_to_spare", "jax_loaded", "may_fork",
-    "other_threads", "running_now", "usable_cpus",
+    "other_threads", "parent_is_done", "running_now", "usable_cpus",
 ]
 
 #: Where Linux (cgroup v2) states a container's CPU quota: "max 100000" or e.g. "150000 100000".
@@ -121,7 +121,9 @@ class ForkedJob:
     returns without reporting reports ``b""``. The child runs quietly (its standard output and error
     go to ``/dev/null``, warnings are ignored, SIGINT is left to the parent), dies with its parent,
     and ends with ``os._exit``. Whoever relies on the job's effects checks them itself and redoes
-    what is missing, so a failed or killed child costs time, never a result.
+    what is missing, so a failed or killed child costs time, never a result. The parent can tell
+    the child that it is done with what the child works towards (:meth:`tell_done`, a ``SIGUSR1``);
+    the child asks :func:`parent_is_done` between steps.
 
     Parameters
     ----------
@@ -147,9 +149,12 @@ class ForkedJob:
         self._pid: int | None = pid
         self._reports: int | None = reports
 
-    def wait(self, timeout: float) -> bytes | None:
+    def wait(self, timeout: float, until: Callable[[], bool] | None = None) -> bytes | None:
         """The child's report, waiting up to ``timeout`` seconds; None when it ended without one (it
-        failed) or did not report in time (then it is killed). The child may still be running."""
+        failed) or did not report in time (then it is killed). The child may still be running.
+
+        ``until``: checked every 20 ms; once it says True the wait ends as a timeout would.
+        """
         if self._reports is None:
             return None
         deadline = time.monotonic() + timeout
@@ -162,14 +167,25 @@ class ForkedJob:
                 if len(received) >= _LENGTH.size + size:
                     return received[_LENGTH.size:_LENGTH.size + size]
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not poller.poll(remaining * 1000):
+            if remaining <= 0 or (until is not None and until()):
                 self.kill()
                 return None
+            if not poller.poll((remaining if until is None else min(remaining, 0.02)) * 1000):
+                continue  # nothing yet: check the time (and ``until``) again
             chunk = os.read(self._reports, 1 << 16)
             if not chunk:  # ended without a (whole) report
                 self.kill()
                 return None
             received += chunk
+
+    def tell_done(self) -> None:
+        """Tell the child that the parent is done with what the child works towards (the child's
+        :func:`parent_is_done` says so from then on); nothing if the child has ended."""
+        if self._pid is not None:
+            try:
+                os.kill(self._pid, _DONE_SIGNAL)
+            except ProcessLookupError:  # pragma: no cover - ended meanwhile
+                pass
 
     def kill(self) -> None:
         """Kill the child (if still running) and reap it; safe to call again."""
@@ -187,6 +203,18 @@ class ForkedJob:
 
 
 _LENGTH = struct.Struct("<Q")  # a report's length, before its bytes
+_DONE_SIGNAL = signal.SIGUSR1  # ForkedJob.tell_done -> the child's parent_is_done()
+_parent_done = False  # in a child: whether the parent said it is done
+
+
+def parent_is_done() -> bool:
+    """In a :class:`ForkedJob`'s child: whether the parent has called ``tell_done`` (always False elsewhere)."""
+    return _parent_done
+
+
+def _note_parent_done(*_: object) -> None:  # pragma: no cover - runs in the child
+    global _parent_done
+    _parent_done = True
 _PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent dies
 
 
@@ -209,6 +237,7 @@ def _run_child(job: Callable[[Callable[[bytes], None]], object], report_end: int
         if os.getppid() != parent:  # it died before that took effect
             return
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it kills us
+        signal.signal(_DONE_SIGNAL, _note_parent_done)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import xarray as xr
 
 from mediamix.errors import SamplingError
-from mediamix.helper_processes import ForkedJob, may_fork
+from mediamix.helper_processes import ForkedJob, may_fork, parent_is_done
 from mediamix.inference import cache_saves, callbacks, compiled_models
 from mediamix.inference.python_vm import without_c_vm_when_called
 from mediamix.inference.rewrite_cache import rewrites_cached
@@ -130,10 +130,12 @@ class NutpieSampler:
 #   (:mod:`mediamix.inference.python_vm`), which spares building PyTensor's C VM with g++ on empty caches;
 # - on a cold compile with a CPU to spare, a forked helper (``mediamix.helper_processes``) works
 #   beside this process, which compiles the logp/gradient function, the longest step (~7 s of the
-#   demo's cold compile, ~6.3 s of it its 76 ops). The helper compiles the expand function and both
+#   demo's cold compile, ~6.3 s of it its 76 ops). The helper compiles the logp function's ops
+#   from the last one back, each saved to numba's cache, where this process, compiling them from
+#   the first one on, finds them; when this process is done with the logp function it says so
+#   (``ForkedJob.tell_done``), and the helper stops and compiles the expand function and both
 #   callbacks (for the return types their functions most likely have: a callback needs the types
-#   only), says so, and then compiles the logp function's ops from the last one back, each saved to
-#   numba's cache, where this process, compiling them from the first one on, finds them. numba
+#   only) while this process waits: the tail where the second CPU was idle. numba
 #   compiles an op only once it has inferred the types of everything before it; the exact argument
 #   types of every op come from a third, short-lived process that runs numba's type inference alone
 #   (``mediamix.inference.typing_probe``). The helper saves only what it was asked for, and while it
@@ -290,12 +292,6 @@ class _NutpieCompile:
     def expand_callback(self, n_dim: int, n_expanded: int, expand_fn: Any, user_data: Any, shared_keys: list[str],
                         shared_data: dict[str, Any]) -> tuple[Any, Any]:
         _, c_sig = self.own["_make_c_expand_func"](n_dim, n_expanded, expand_fn, user_data, shared_keys, shared_data)
-        if self.helper is not None:  # it compiled this callback and its function: wait, then load them
-            # It is normally done long before (2-4 s after the fork, against ~7 s for the logp
-            # function); a helper stuck for another half minute costs less than waiting on.
-            self.helper.wait(timeout=30)
-            self.helper.kill()  # whatever else it is compiling is of no use now
-            self.helper = None
         function = self._callback("nutpie_expand", expand_fn, c_sig, user_data, shared_keys, shared_data,
                                   n_dim=n_dim, n_expanded=n_expanded)
         return function, c_sig
@@ -309,6 +305,14 @@ class _NutpieCompile:
         except LookupError:
             raise _NotCacheable from None
         target, dispatcher = callbacks.compile_target(target, globals_)
+        if self.helper is not None and name == "nutpie_logp":  # the helper compiles the callbacks: wait, then load them
+            # Told that this process is done, it stops compiling ops (all compiled or loaded here by
+            # now) and compiles the expand function and both callbacks, if it has not yet. A helper
+            # stuck for half a minute costs less than waiting on.
+            self.helper.tell_done()
+            self.helper.wait(timeout=30)
+            self.helper.kill()
+            self.helper = None
         try:  # no code at the address, or a user_data layout without 64-bit words: nutpie's own path
             user_data[callbacks.TARGET_SLOTS[name]] = callbacks.address(dispatcher, target.argtypes)
             function, key, src = callbacks.callback_function(name, target, shared_data, shared_keys, user_data.dtype,
@@ -332,31 +336,33 @@ class _NutpieCompile:
             saving = cache_saves.save_only()
             logp_target, logp_globals = callbacks.describe_target(logp_pt.vm.jit_fn,
                                                                   callbacks.argument_types(shared_data, logp_keys))
-            # Meanwhile a process of its own finds which ops the logp function calls, with which types.
+            # A process of its own finds which ops the logp function calls, with which types; with them
+            # this one compiles those ops from the last one back, until this process (compiling them
+            # from the first one on) is done with the logp function and says so.
             prober = ForkedJob(functools.partial(_find_ops, logp_target, logp_globals))
-            try:
-                # The expand function, then both callbacks: the callbacks for the return types their
-                # functions most likely have (C arrays), as they need the types only.
-                expand_target, globals_ = callbacks.describe_target(expand_pt.vm.jit_fn,
-                                                                    callbacks.argument_types(shared_data, expand_keys))
-                saving.add(expand_target.key)
-                callbacks.compile_target(expand_target, globals_)
-                for name, pt_function, target, keys, sizes, make in (
-                        ("nutpie_logp", logp_pt, logp_target, logp_keys, {"n_dim": n_dim}, "_make_c_logp_func"),
-                        ("nutpie_expand", expand_pt, expand_target, expand_keys,
-                         {"n_dim": n_dim, "n_expanded": n_expanded}, "_make_c_expand_func")):
-                    _, c_sig = self.own[make](*sizes.values(), pt_function.vm.jit_fn, user_data, keys, shared_data)
-                    guess = callbacks.guess_result_type(pt_function.maker.fgraph.outputs)
-                    function, key, _ = callbacks.callback_function(name, dataclasses.replace(target, restype=guess),
-                                                                   shared_data, keys, user_data.dtype, sizes)
-                    saving.add(key)
-                    numba.cfunc(c_sig, cache=True)(function)
-                report(b"")  # all this process waits for; the rest only saves it time
-                found = prober.wait(timeout=120)
+            try:  # until this process is done with the logp function
+                found = prober.wait(timeout=120, until=parent_is_done)
             finally:
                 prober.kill()
             if found is not None:
                 _compile_ops_from_the_end(pickle.loads(found), logp_globals, saving)  # noqa: S301 - our own child's
+            # Then the expand function and both callbacks (what this process waits for, once done with
+            # the logp function): the callbacks for the return types their functions most likely have
+            # (C arrays), as they need the types only.
+            expand_target, globals_ = callbacks.describe_target(expand_pt.vm.jit_fn,
+                                                                callbacks.argument_types(shared_data, expand_keys))
+            saving.add(expand_target.key)
+            callbacks.compile_target(expand_target, globals_)
+            for name, pt_function, target, keys, sizes, make in (
+                    ("nutpie_logp", logp_pt, logp_target, logp_keys, {"n_dim": n_dim}, "_make_c_logp_func"),
+                    ("nutpie_expand", expand_pt, expand_target, expand_keys,
+                     {"n_dim": n_dim, "n_expanded": n_expanded}, "_make_c_expand_func")):
+                _, c_sig = self.own[make](*sizes.values(), pt_function.vm.jit_fn, user_data, keys, shared_data)
+                guess = callbacks.guess_result_type(pt_function.maker.fgraph.outputs)
+                function, key, _ = callbacks.callback_function(name, dataclasses.replace(target, restype=guess),
+                                                               shared_data, keys, user_data.dtype, sizes)
+                saving.add(key)
+                numba.cfunc(c_sig, cache=True)(function)
 
         self.locked.enter_context(cache_saves.saves_locked())  # before the fork: the helper's saves lock too
         try:
@@ -384,6 +390,8 @@ def _compile_ops_from_the_end(calls: list[tuple[str, tuple[Any, ...]]], globals_
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
     for name, args in reversed(calls):
+        if parent_is_done():  # it has compiled (or loaded) every op: the callbacks are what it waits for
+            return
         op = globals_[name]
         key = CACHED_SRC_FUNCTIONS.get(getattr(op, "py_func", None))
         if key is None:  # not cached: nothing to hand over
