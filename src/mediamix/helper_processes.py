@@ -215,6 +215,8 @@ def parent_is_done() -> bool:
 def _note_parent_done(*_: object) -> None:  # pragma: no cover - runs in the child
     global _parent_done
     _parent_done = True
+
+
 _PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent dies
 
 
