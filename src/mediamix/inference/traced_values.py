@@ -64,11 +64,12 @@ class TracedValues:
         # A Deterministic is its expression behind a ViewOp; vectorized, that would be a Blockwise
         # looping over the draws in Python (also where one Deterministic reads another). The
         # expressions themselves vectorize whole.
-        views = {v: v.owner.inputs[0] for v in ancestors(traced) if v.owner is not None and isinstance(v.owner.op, ViewOp)}
-        while views:
-            traced = [views.get(v, v) for v in graph_replace(traced, views, strict=False)]
+        for _ in range(100):  # a ViewOp of a ViewOp needs a second pass; never more than a few
             views = {v: v.owner.inputs[0] for v in ancestors(traced)
                      if v.owner is not None and isinstance(v.owner.op, ViewOp)}
+            if not views:
+                break
+            traced = list(graph_replace(traced, views, strict=False))
         values = list(model.value_vars)
         batched = [pt.tensor(name=v.name, dtype=v.dtype, shape=(None, *v.type.shape)) for v in values]
         outputs = vectorize_graph(traced, replace=dict(zip(values, batched, strict=True)))
