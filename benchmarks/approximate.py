@@ -2,9 +2,9 @@
 
 Usage::
 
-    python benchmarks/approximate.py                   # 3 rounds: nuts (nutpie, 4 x 1000 + 500), map, advi
+    python benchmarks/approximate.py                   # 3 rounds: nuts (nutpie, 4 x 1000 + 500), map, advi, pathfinder
     python benchmarks/approximate.py --quick           # smoke test: 1 round, NUTS 2 x 300 + 300
-    python benchmarks/approximate.py --repeats 5 --pathfinder --json approx.json
+    python benchmarks/approximate.py --repeats 5 --blackjax --json approx.json
     python benchmarks/approximate.py --case 208x10 --repeats 2   # a larger model: simulated, 208 weeks x 10 channels
 
 What is measured
@@ -26,10 +26,12 @@ with :mod:`mediamix.analysis`. Per run:
               ROAS in the same invocation (the issue's acceptance check: within 10%).
 - Pareto k  : of the approximation's importance ratios (0.7 or less: close in shape).
 
-``--pathfinder`` adds, for the record, multi-path Pathfinder with BlackJAX on the model's JAX log
+``--blackjax`` adds, for the record, multi-path Pathfinder with BlackJAX on the model's JAX log
 density (4 paths, 300 L-BFGS iterations, 20 draws per ELBO estimate, 1000 draws per path, PSIS
-importance resampling): why mediamix does not offer it. It needs ``pip install blackjax``, which
-mediamix does not depend on; without it that row reports the import error.
+importance resampling; row ``blackjax-pf``): why mediamix's ``pathfinder`` runs on the log density
+NUTS compiles instead (BlackJAX's spends seconds JIT-compiling for every new model or data). It
+needs ``pip install blackjax``, which mediamix does not depend on; without it that row reports the
+import error.
 
 ``--case WEEKSxCHANNELS`` fits the simulated data of ``benchmarks/scaling.py`` (random spend, geometric
 adstock, logistic saturation) with mediamix's default model instead of the demo: where NUTS's
@@ -51,7 +53,7 @@ import sys
 
 from _process import machine, run_timed  # benchmarks/ is on sys.path when a script runs
 
-METHODS = ("nuts", "map", "advi")
+METHODS = ("nuts", "map", "advi", "pathfinder")
 FIGURES = ("compile_s", "fit_s", "total_s", "process_s")
 
 
@@ -81,7 +83,7 @@ def run_worker(method: str, seed: int, chains: int, draws: int, tune: int, case:
                           controls=d.controls, l_max=cfg.model.l_max)
     design = make_design(frame, cfg, Scales.from_frame(frame, cfg))
     model = build_model(cfg, design)
-    if method == "pathfinder":
+    if method == "blackjax-pf":
         res = pathfinder_blackjax(model, draws, seed)
     else:
         runner = get_sampler("nutpie") if method == "nuts" else get_approximation(method)
@@ -140,7 +142,7 @@ def pathfinder_blackjax(model, draws: int, seed: int):  # noqa: ANN001, ANN201 (
     weights = np.exp(np.asarray(log_weights, dtype=float))
     chosen = rng.choice(len(pooled), size=draws, p=weights / weights.sum())
     tree = space.posterior(pooled[chosen], np.asarray(lp).ravel()[chosen],
-                           {"method": "pathfinder", "approximate": 1, "pareto_k": float(k)})
+                           {"method": "blackjax-pf", "approximate": 1, "pareto_k": float(k)})
     return SampleResult(idata=tree, compile_s=t1 - t0, sampling_s=time.perf_counter() - t1)
 
 
@@ -213,8 +215,8 @@ def print_table(summary: dict[str, dict]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--methods", default=",".join(METHODS), help="comma-separated: nuts, map, advi")
-    p.add_argument("--pathfinder", action="store_true", help="also BlackJAX's Pathfinder (needs blackjax)")
+    p.add_argument("--methods", default=",".join(METHODS), help="comma-separated: nuts, map, advi, pathfinder")
+    p.add_argument("--blackjax", action="store_true", help="also BlackJAX's Pathfinder (needs blackjax)")
     p.add_argument("--repeats", type=int, default=3, help="rounds; each method runs once per round")
     p.add_argument("--chains", type=int, default=4, help="NUTS chains")
     p.add_argument("--draws", type=int, default=1000, help="draws (per chain for NUTS)")
@@ -237,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(out), flush=True)
         return
 
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()] + (["pathfinder"] if args.pathfinder else [])
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] + (["blackjax-pf"] if args.blackjax else [])
     info = machine(("mediamix", "pymc", "pytensor", "nutpie", "blackjax", "jax"))
     data = f"simulated {args.case}" if args.case else "demo data"
     print(f"mediamix approximate-fit benchmark: {data}, NUTS {args.chains} chains x {args.draws} draws "

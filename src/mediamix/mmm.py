@@ -128,8 +128,9 @@ class MMM:
         ``gamma_fourier``, ``trend_slope``, ``trend_delta``, ``nu``...), e.g.
         ``{"beta": Prior("HalfNormal", {"sigma": {"tv": 1.0, "search": 0.5}})}``.
     sampler : {"nutpie", "pymc", "numpyro"}, default="nutpie"
-    method : {"nuts", "advi", "map"}, default="nuts"
-        ``"advi"`` (mean-field ADVI) and ``"map"`` (Laplace at the mode) are fast
+    method : {"nuts", "advi", "map", "pathfinder"}, default="nuts"
+        ``"map"`` (Laplace at the mode), ``"pathfinder"`` (multi-path Pathfinder) and
+        ``"advi"`` (mean-field ADVI) are fast
         approximations for iterating on a model: one chain of ``draws`` draws,
         labelled approximate, convergence not checked. Refit with NUTS before acting.
     chains, draws, tune : int, default=4, 1000, 500
@@ -252,8 +253,8 @@ class MMM:
             Override the config's sampler; an object with the
             :class:`~mediamix.inference.Sampler` protocol is used as is (e.g.
             :class:`mediamix.testing.PriorSampler` in tests).
-        method : {"nuts", "advi", "map"}, optional
-            Override the config's method: ``"advi"`` or ``"map"`` fit a fast approximation
+        method : {"nuts", "advi", "map", "pathfinder"}, optional
+            Override the config's method: ``"map"``, ``"pathfinder"`` or ``"advi"`` fit a fast approximation
             (see :mod:`mediamix.inference.approximate`) whose results are labelled approximate.
         chains, draws, tune, seed : int, optional
             Override the config's ``[fit]`` values for this fit.
@@ -463,9 +464,13 @@ class MMM:
             return {"method": "nuts", "approximate": False, "sampler": self.config_.fit.sampler}
         attrs = self.idata_["posterior"].attrs
         ess = float(attrs.get("importance_ess", np.nan))
-        return {"method": d.method, "approximate": True, "pareto_k": d.pareto_k,
-                "pareto_k_limit": pareto_k_limit(d.chains * d.draws), "resampled": bool(attrs.get("resampled", 0)),
-                "importance_ess": ess if np.isfinite(ess) else None, "note": approximate_note(d.method)}
+        label = {"method": d.method, "approximate": True, "pareto_k": d.pareto_k,
+                 "pareto_k_limit": pareto_k_limit(d.chains * d.draws), "resampled": bool(attrs.get("resampled", 0)),
+                 "importance_ess": ess if np.isfinite(ess) else None,
+                 "candidates": int(attrs.get("candidates", d.chains * d.draws))}
+        if "paths" in attrs:  # pathfinder
+            label.update(paths=int(attrs["paths"]), iterations=int(attrs["iterations"]))
+        return {**label, "note": approximate_note(d.method)}
 
     def review(self, roas_range: tuple[float, float] | None = None) -> Review:
         """The health verdict of the fit: convergence, fit, baseline, ROAS, prior–posterior overlap.

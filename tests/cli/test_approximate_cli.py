@@ -82,10 +82,24 @@ def test_summary_and_load_keep_the_label(map_fit: tuple[Path, Result]) -> None:
 
 def test_unknown_method_exits_2_naming_the_key(seed_dir: Path) -> None:
     out = seed_dir.parent / "bad"
-    result = fit(seed_dir, out, "--method", "pathfinder")
+    result = fit(seed_dir, out, "--method", "laplace")
     assert result.exit_code == 2, result.output
-    assert "'fit.method': Input should be 'nuts', 'advi' or 'map'. Got 'pathfinder'." in result.output
+    assert "'fit.method': Input should be 'nuts', 'advi', 'map' or 'pathfinder'. Got 'laplace'." in result.output
     assert not out.exists()
+
+
+def test_fit_with_method_pathfinder_is_written_whole_and_labelled(seed_dir: Path) -> None:
+    out = seed_dir.parent / "pathfinder"
+    result = fit(seed_dir, out, "--method", "pathfinder")
+    assert result.exit_code == 0, result.output
+    assert "Warning: approximate fit (pathfinder), not for final decisions." in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    fit_label = summary["fit"]
+    assert fit_label["method"] == "pathfinder" and fit_label["approximate"] is True
+    assert fit_label["paths"] >= 1 and fit_label["candidates"] == 300 * fit_label["paths"]
+    assert summary["diagnostics"]["draws"] == 300 and summary["diagnostics"]["sampler"] == "pathfinder"
+    assert 'class="approx-banner"' in (out / "report.html").read_text()
+    assert mediamix.load(out).roas().sizes["draw"] == 300
 
 
 def test_demo_takes_the_method(tmp_path: Path) -> None:

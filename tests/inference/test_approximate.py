@@ -8,7 +8,13 @@ import pytest
 
 from mediamix import MMM, SamplingError
 from mediamix.inference import diagnose, get_approximation
-from mediamix.inference.approximate import AdviApproximation, LaplaceApproximation, importance_resample, pareto_k
+from mediamix.inference.approximate import (
+    AdviApproximation,
+    LaplaceApproximation,
+    PathfinderApproximation,
+    importance_resample,
+    pareto_k,
+)
 
 #: Normal-normal model: mu ~ N(0, 10²), y_i ~ N(mu, 1). Its posterior is N(m, s²) (conjugate, by hand).
 Y = np.array([1.2, 0.4, 2.1, 1.7, 0.9, 1.4])
@@ -24,7 +30,8 @@ def normal_model() -> pm.Model:
     return model
 
 
-def run(method: LaplaceApproximation | AdviApproximation, model: pm.Model, draws: int = 4000, seed: int = 1):
+def run(method: LaplaceApproximation | AdviApproximation | PathfinderApproximation, model: pm.Model,
+        draws: int = 4000, seed: int = 1):
     return method.sample(model, chains=4, draws=draws, tune=0, seed=seed, target_accept=0.9, progressbar=False)
 
 
@@ -50,6 +57,31 @@ def test_advi_is_close_on_a_gaussian_posterior() -> None:
     assert draws.std() == pytest.approx(np.sqrt(POST_VAR), rel=0.15)
 
 
+def test_pathfinder_is_exact_on_a_gaussian_posterior() -> None:
+    post = run(PathfinderApproximation(), normal_model()).idata["posterior"]
+    assert dict(post.sizes) == {"chain": 1, "draw": 4000}
+    draws = post["mu"].to_numpy().ravel()
+    # In one dimension the first accepted L-BFGS step gives the exact curvature (the secant equation).
+    assert abs(draws.mean() - POST_MEAN) < 4 * np.sqrt(POST_VAR / 4000)
+    assert draws.std() == pytest.approx(np.sqrt(POST_VAR), rel=0.05)
+    assert post.attrs["method"] == "pathfinder" and post.attrs["paths"] == 4
+    assert post.attrs["candidates"] == 4 * 4000 and post.attrs["iterations"] >= 4
+
+
+def test_pathfinder_pools_paths_that_find_different_modes() -> None:
+    """Two modes with weights 0.3 : 0.7: paths started apart find one each, and the pooled draws,
+    weighed against the mixture of the paths' Gaussians and resampled, hold each mode in its share."""
+    with pm.Model() as model:
+        pm.NormalMixture("x", w=np.array([0.3, 0.7]), mu=np.array([-4.0, 4.0]), sigma=np.array([1.0, 1.0]))
+    method = PathfinderApproximation()
+    method.jitter = 6.0  # starts spread over both basins
+    post = run(method, model, draws=4000, seed=2).idata["posterior"]
+    x = post["x"].to_numpy().ravel()
+    assert post.attrs["resampled"] == 1 and post.attrs["pareto_k"] < 0.5
+    assert (x > 0).mean() == pytest.approx(0.7, abs=0.04)
+    assert x[x > 0].std() == pytest.approx(1.0, rel=0.1)
+
+
 def test_positive_parameters_are_drawn_in_the_unconstrained_space_and_mapped_back() -> None:
     with pm.Model() as model:
         sigma = pm.HalfNormal("sigma", 2.0)
@@ -60,7 +92,7 @@ def test_positive_parameters_are_drawn_in_the_unconstrained_space_and_mapped_bac
 
 def test_same_seed_same_draws_and_another_seed_other_draws() -> None:
     model = normal_model()
-    for method in (LaplaceApproximation(), AdviApproximation()):
+    for method in (LaplaceApproximation(), AdviApproximation(), PathfinderApproximation()):
         a = run(method, model, draws=200, seed=5).idata["posterior"]["mu"].to_numpy()
         b = run(method, model, draws=200, seed=5).idata["posterior"]["mu"].to_numpy()
         c = run(method, model, draws=200, seed=6).idata["posterior"]["mu"].to_numpy()
@@ -174,7 +206,7 @@ def test_laplace_on_a_skewed_posterior_is_corrected_by_importance_resampling() -
 
 
 def test_unknown_approximation_is_an_error() -> None:
-    with pytest.raises(SamplingError, match="Unknown approximate method 'vi'. Expected one of: map, advi"):
+    with pytest.raises(SamplingError, match="Unknown approximate method 'vi'. Expected one of: map, advi, pathfinder"):
         get_approximation("vi")
 
 
@@ -191,11 +223,11 @@ def test_diagnostics_of_an_approximation_are_not_checked(prior_fit: MMM) -> None
 # ------------------------------------------------------------------ the demo data (issue 6's acceptance)
 @pytest.fixture(scope="module")
 def approximate_fits(demo) -> dict[str, MMM]:
-    return {m: MMM.from_config(demo.config).fit(demo.data, method=m, seed=3) for m in ("map", "advi")}
+    return {m: MMM.from_config(demo.config).fit(demo.data, method=m, seed=3) for m in ("map", "advi", "pathfinder")}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["map", "advi"])
+@pytest.mark.parametrize("method", ["map", "advi", "pathfinder"])
 def test_roas_means_within_10_percent_of_nuts_on_the_demo(approximate_fits, demo_fit: MMM, method: str) -> None:
     approx, nuts = approximate_fits[method].channel_summary(), demo_fit.channel_summary()
     for channel in demo_fit.config_.data.channels:
@@ -213,7 +245,7 @@ def test_laplace_intervals_cover_the_truth_on_the_demo(approximate_fits, demo) -
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["map", "advi"])
+@pytest.mark.parametrize("method", ["map", "advi", "pathfinder"])
 def test_demo_fit_is_labelled_approximate(approximate_fits, method: str) -> None:
     mmm = approximate_fits[method]
     assert dict(mmm.idata_["posterior"].sizes)["chain"] == 1

@@ -25,7 +25,7 @@ def demo_command(
     tune: Annotated[int | None, typer.Option(help="Tuning steps per chain (default 500).")] = None,
     sampler: Annotated[str | None, typer.Option(help="nutpie, pymc or numpyro.")] = None,
     method: Annotated[str | None, typer.Option(
-        help="nuts (default), or a fast approximation: advi, map (labelled approximate).")] = None,
+        help="nuts (default), or a fast approximation: map, pathfinder, advi (labelled approximate).")] = None,
     data_seed: Annotated[int, typer.Option(min=0, help="Seed of the simulated data.")] = DEFAULT_DEMO_SEED,
     progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar (default: on a terminal).")

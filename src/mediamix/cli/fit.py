@@ -61,7 +61,7 @@ def fit_command(
     seed: Annotated[int | None, typer.Option(help="Override \\[fit] seed.")] = None,
     sampler: Annotated[str | None, typer.Option(help="Override \\[fit] sampler: nutpie, pymc or numpyro.")] = None,
     method: Annotated[str | None, typer.Option(
-        help="Override \\[fit] method: nuts, or a fast approximation for iterating (advi, map): "
+        help="Override \\[fit] method: nuts, or a fast approximation for iterating (map, pathfinder, advi): "
         "labelled approximate, convergence not checked.")] = None,
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = None,
     strict: Annotated[bool, typer.Option(

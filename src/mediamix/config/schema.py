@@ -30,7 +30,7 @@ RESERVED_NAMES = frozenset({"intercept", "trend", "seasonality", "date", "mu", "
 
 SamplerName = Literal["nutpie", "pymc", "numpyro"]
 #: ``[fit] method``: NUTS, or an approximation (see :mod:`mediamix.inference.approximate`).
-FitMethod = Literal["nuts", "advi", "map"]
+FitMethod = Literal["nuts", "advi", "map", "pathfinder"]
 
 
 def _not_text_or_flag(value: Any) -> Any:
@@ -204,7 +204,8 @@ class FitConfig(_Section):
     """``[fit]``: how to sample.
 
     ``method`` is ``"nuts"`` (MCMC with ``sampler``) or a fast approximation for iterating on a
-    model: ``"map"`` (Laplace at the mode) or ``"advi"`` (mean-field ADVI). An approximation draws
+    model: ``"map"`` (Laplace at the mode), ``"pathfinder"`` (multi-path Pathfinder) or ``"advi"``
+    (mean-field ADVI). An approximation draws
     ``draws`` draws in one chain and ignores ``chains``, ``tune``, ``sampler`` and ``target_accept``;
     its results are labelled approximate, and convergence is not checked.
     """

@@ -1,4 +1,4 @@
-"""Inference layer: samplers (one protocol, three NUTS backends, two approximations) and convergence diagnostics.
+"""Inference layer: samplers (one protocol, three NUTS backends, three approximations) and convergence diagnostics.
 
 Layer rule: imports the model layer and below; knows nothing of analysis or output.
 """

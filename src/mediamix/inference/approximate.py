@@ -1,4 +1,4 @@
-"""Approximate posteriors for fast iteration: a Laplace approximation at the mode, and mean-field ADVI.
+"""Approximate posteriors for fast iteration: Laplace at the mode, Pathfinder, and mean-field ADVI.
 
 Each method has the :class:`~mediamix.inference.samplers.Sampler` protocol's ``sample`` and
 returns draws shaped like a NUTS posterior (``chain`` of length 1 × ``draws``), so everything
@@ -10,12 +10,13 @@ log density with the Jacobian of the transforms):
 - ``map``: the mode by L-BFGS, then a Gaussian with the inverse of the negative Hessian there
   (finite differences of the exact gradient), sampled: a Laplace approximation, as Stan's
   ``laplace`` method does it on the unconstrained scale (``jacobian=true``).
+- ``pathfinder``: multi-path Pathfinder (Zhang et al. 2022; :mod:`mediamix.inference.pathfinder`):
+  along each of 4 L-BFGS paths, the Gaussian with the highest ELBO among those the L-BFGS inverse
+  Hessian gives at each iterate; the paths' draws pooled. It runs on the same compiled log density
+  as NUTS, so it compiles nothing new (BlackJAX's, on the model's JAX log density, JIT-compiled
+  for 11.8 s on the demo; see the CHANGELOG).
 - ``advi``: PyMC's mean-field ADVI (``pm.fit(method="advi")``, Adam), then draws from the
   fitted independent Gaussians. Mean-field ignores correlations between parameters.
-
-Pathfinder (Zhang et al. 2022) is not offered: with BlackJAX's multi-path Pathfinder on the
-model's JAX log density, the demo model took 6.5 s to compile and 0.2-2.3 s to run (NUTS with
-nutpie: 4-7 s in all), and its importance weights had Pareto k 0.9-1.2; see the CHANGELOG.
 
 Each posterior's ``attrs`` record ``method`` and ``pareto_k``: the Pareto k of the importance
 ratios ``p/q`` of the draws (Yao et al. 2018, "Yes, but did it work?"). At 0.7 or below the
@@ -23,10 +24,11 @@ approximation is close enough to the posterior for importance sampling to correc
 draws are resampled by their Pareto-smoothed weights (:func:`importance_resample`; ``attrs``
 ``resampled`` and ``importance_ess``); above, it differs in ways that cannot be corrected, its
 draws are kept as they are, and its means may be far off too. Measured against
-NUTS (``benchmarks/approximate.py``): on the demo data both came within 2% on ROAS (map k ≈ 0.6,
-advi k 0.6-1.05, its intervals too narrow); on simulated data of 208 weeks × 10 channels, where
-the data pin each channel down less, map's ROAS means were 12-106% too high and advi's 1-27% too
-low, both with k 1.0-1.3. ``sample_stats`` holds ``lp``, the model's log density of each draw.
+NUTS (``benchmarks/approximate.py``): on the demo data all three came within 2% on ROAS (map
+k 0.52-0.77, pathfinder 0.54-0.75, advi 0.6-1.1, its intervals too narrow); on simulated data of
+208 weeks × 10 channels, where the data pin each channel down less, map's ROAS means were
+12-106% too high, pathfinder's 11-60% and advi's 1-27% too low, all with k 1.0-1.4.
+``sample_stats`` holds ``lp``, the model's log density of each draw.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ __all__ = [
     "APPROXIMATIONS",
     "AdviApproximation",
     "LaplaceApproximation",
+    "PathfinderApproximation",
     "get_approximation",
     "importance_resample",
     "pareto_k",
@@ -203,7 +206,8 @@ def _gaussian_draws(mean: np.ndarray, cov_factor: np.ndarray, draws: int, rng: n
     return xs, log_q
 
 
-def importance_resample(lp: np.ndarray, log_q: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+def importance_resample(lp: np.ndarray, log_q: np.ndarray, rng: np.random.Generator, size: int | None = None
+                        ) -> tuple[np.ndarray, float]:
     """Which draws of ``q`` to keep, by Pareto-smoothed importance resampling towards ``p``.
 
     Each draw gets the weight ``p/q`` with the largest weights smoothed by the fitted generalized
@@ -219,10 +223,12 @@ def importance_resample(lp: np.ndarray, log_q: np.ndarray, rng: np.random.Genera
     lp, log_q : ndarray, dims (draw,)
         Log density of each draw under the target and under the approximation (each up to a constant).
     rng : numpy.random.Generator
+    size : int, optional
+        How many draws to keep; as many as there are by default.
 
     Returns
     -------
-    index : ndarray of int, dims (draw,)
+    index : ndarray of int, dims (size,)
         The kept draws (with repeats), sorted.
     ess : float
         The weights' effective sample size, ``1 / Σ w²``, in draws.
@@ -242,24 +248,33 @@ def importance_resample(lp: np.ndarray, log_q: np.ndarray, rng: np.random.Genera
         weights /= weights.sum()
     else:
         weights[:] = 1.0 / ratios.size
-    index = np.sort(rng.choice(ratios.size, size=ratios.size, replace=True, p=weights))
+    index = np.sort(rng.choice(ratios.size, size=ratios.size if size is None else size, replace=True, p=weights))
     return index, float(1.0 / np.sum(weights**2))
 
 
 def _finish(space: _Unconstrained, method: str, xs: np.ndarray, log_q: np.ndarray,
-            rng: np.random.Generator) -> xr.DataTree:
+            rng: np.random.Generator, *, lp: np.ndarray | None = None, size: int | None = None) -> xr.DataTree:
     """The draws ``xs`` of ``q`` as a posterior tree, with their Pareto k in its attrs; importance-resampled
     (:func:`importance_resample`) when k is at most :func:`~mediamix.inference.diagnostics.pareto_k_limit`
-    of their number (0.67 for 1000 draws; a review found 200 draws resampled at k 0.67 kept only 92
-    distinct ones)."""
-    lp = space.logp(xs)
+    of the number of draws kept (0.67 for 1000 draws; a review found 200 draws resampled at k 0.67 kept
+    only 92 distinct ones).
+
+    ``size`` draws are kept (all by default): resampled, or else a random subset without repeats.
+    ``lp`` is the target's log density of ``xs`` when already known.
+    """
+    lp = space.logp(xs) if lp is None else np.asarray(lp, dtype=float)
+    size = len(xs) if size is None else size
     k = pareto_k(lp, log_q)
-    attrs: dict[str, Any] = {"method": method, "approximate": 1, "pareto_k": k, "resampled": 0}
-    if np.isfinite(k) and k <= pareto_k_limit(len(xs)):
-        index, ess = importance_resample(lp, log_q, rng)
-        xs, lp = xs[index], lp[index]
+    attrs: dict[str, Any] = {"method": method, "approximate": 1, "pareto_k": k, "resampled": 0,
+                             "candidates": len(xs)}
+    if np.isfinite(k) and k <= pareto_k_limit(size):
+        index, ess = importance_resample(lp, log_q, rng, size=size)
         attrs.update(resampled=1, importance_ess=ess)
-    return space.posterior(xs, lp, attrs)
+    elif size < len(xs):
+        index = np.sort(rng.choice(len(xs), size=size, replace=False))
+    else:
+        index = np.arange(len(xs))
+    return space.posterior(xs[index], lp[index], attrs)
 
 
 class _Approximation:
@@ -433,8 +448,69 @@ class AdviApproximation(_Approximation):
         return SampleResult(idata=tree, compile_s=t1 - t0, sampling_s=time.perf_counter() - t1)
 
 
+class PathfinderApproximation(_Approximation):
+    """Multi-path Pathfinder (Zhang et al. 2022) on the model's compiled log density.
+
+    Runs :attr:`paths` single paths (:func:`~mediamix.inference.pathfinder.pathfinder_path`), each
+    from the model's initial point jittered by U(-1, 1) in the unconstrained space (as PyMC's
+    ``jitter+adapt_diag`` start). Each path keeps the Gaussian with the highest ELBO along its
+    L-BFGS iterates. ``paths × draws`` candidates are drawn from the mixture of the paths'
+    Gaussians, each weighted by ``exp(ELBO)`` (the share of the posterior's mass it covers, as far
+    as the ELBO estimates it), and weighed against that mixture's density (not only their own
+    path's: the weights stay right where paths overlap). When the Pareto k allows, ``draws`` of them
+    are importance-resampled (PSIS); otherwise ``draws`` of them are kept at random. The
+    posterior's ``attrs`` record ``paths`` (those that found an approximation), ``candidates`` and
+    ``iterations`` (L-BFGS iterates over all paths).
+    ``chains``, ``tune`` and ``target_accept`` are ignored; the posterior has one chain of
+    ``draws`` draws.
+    """
+
+    name = "pathfinder"
+    #: Independent paths.
+    paths = 4
+    #: Half-width of the uniform jitter of each path's start, in the unconstrained space.
+    jitter = 1.0
+
+    def _sample(self, model: Any, draws: int, seed: int | None, progressbar: bool) -> SampleResult:
+        from scipy.special import logsumexp
+
+        from mediamix.inference.pathfinder import pathfinder_path
+
+        t0 = time.perf_counter()
+        space = _Unconstrained(model)
+        t1 = time.perf_counter()
+        rng = np.random.default_rng(seed)
+
+        def one_path(path_rng: np.random.Generator) -> Any:
+            start = space.start + path_rng.uniform(-self.jitter, self.jitter, space.dim)
+            return pathfinder_path(space.logp_grad, space.logp, start, path_rng)
+
+        # Paths one after another: in two threads (the C log density releases the GIL) they took as
+        # long (208 weeks x 10 channels, 3 pairs), the NumPy algebra between the calls holding the GIL.
+        found = [path for path in map(one_path, rng.spawn(self.paths)) if path is not None]
+        if not found:
+            raise SamplingError(
+                f"Pathfinder found no approximation with a finite ELBO along any of its {self.paths} L-BFGS paths "
+                "(the log density is not finite where they start or along the way). Try --method nuts."
+            )
+        # Each path's ELBO estimates the log of the posterior mass its Gaussian covers, so the paths
+        # are mixed in proportion to exp(ELBO): a path stuck far from the posterior's mass (measured on
+        # simulated 208 weeks x 10 channels: ELBO -482 against 225) gets no draws, and paths on two modes
+        # share the draws as the modes share the mass.
+        elbos = np.array([path.elbo for path in found])
+        log_weights = elbos - logsumexp(elbos)
+        counts = rng.multinomial(len(found) * draws, np.exp(log_weights))
+        xs = np.vstack([path.approximation.draw(int(n), rng)[0] for path, n in zip(found, counts, strict=True)])
+        log_q = logsumexp([w + path.approximation.log_density(xs) for w, path in zip(log_weights, found, strict=True)],
+                          axis=0)
+        tree = _finish(space, self.name, xs, log_q, rng, size=draws)
+        tree["posterior"].attrs.update(paths=len(found), iterations=sum(path.iterations for path in found))
+        return SampleResult(idata=tree, compile_s=t1 - t0, sampling_s=time.perf_counter() - t1)
+
+
 #: Approximation registry: ``[fit] method`` name -> class.
-APPROXIMATIONS: dict[str, type] = {a.name: a for a in (LaplaceApproximation, AdviApproximation)}
+APPROXIMATIONS: dict[str, type] = {a.name: a for a in (LaplaceApproximation, AdviApproximation,
+                                                        PathfinderApproximation)}
 
 
 def get_approximation(name: str) -> Any:

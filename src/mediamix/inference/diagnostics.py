@@ -1,7 +1,7 @@
 """Convergence diagnostics: r-hat, effective sample size and divergences.
 
-They are MCMC diagnostics: for an approximate posterior (``[fit] method = "advi"`` or
-``"map"``, recognised by its ``posterior`` group's ``approximate`` attribute) none is computed,
+They are MCMC diagnostics: for an approximate posterior (``[fit] method = "map"``,
+``"pathfinder"`` or ``"advi"``, recognised by its ``posterior`` group's ``approximate`` attribute) none is computed,
 and :class:`Diagnostics` says that convergence was not checked.
 """
 

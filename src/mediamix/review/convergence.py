@@ -1,6 +1,6 @@
 """Did the sampler converge? r-hat, effective sample size, divergences, tree depth.
 
-An approximate fit (``[fit] method = "advi"`` or ``"map"``) gets one ``approximation`` finding
+An approximate fit (``[fit] method = "map"``, ``"pathfinder"`` or ``"advi"``) gets one ``approximation`` finding
 instead: these are MCMC checks, meaningless for draws from an approximation.
 
 Each check names the worst parameter (``beta[x2]``) so the next step can target
@@ -95,7 +95,8 @@ def convergence_findings(idata: xr.DataTree, stats: ParameterDiagnostics | None 
         draws = int(idata["posterior"].sizes["chain"] * idata["posterior"].sizes["draw"])
         return [approximation_finding(method, float(attrs.get("pareto_k", np.nan)),
                                       stray_share(lp) if lp is not None else 0.0, bool(attrs.get("resampled", 0)),
-                                      draws, float(attrs.get("importance_ess", np.nan)))]
+                                      draws, float(attrs.get("importance_ess", np.nan)),
+                                      int(attrs.get("candidates", draws)))]
     posterior = idata["posterior"].to_dataset()
     chains, draws = int(posterior.sizes["chain"]), int(posterior.sizes["draw"])
     per_parameter = stats or parameter_diagnostics(idata)
@@ -136,14 +137,15 @@ def stray_share(lp: np.ndarray) -> float:
 
 
 def approximation_finding(method: str, pareto_k: float, strays: float = 0.0, resampled: bool = False,
-                          draws: int | None = None, importance_ess: float = float("nan")) -> Finding:
+                          draws: int | None = None, importance_ess: float = float("nan"),
+                          candidates: int | None = None) -> Finding:
     """The ``approximation`` finding: ``review``, since nothing shows the draws follow the posterior;
     ``fail`` when some draws are strays (see :func:`stray_share`).
 
     Parameters
     ----------
     method : str
-        The approximation (``"advi"``, ``"map"``).
+        The approximation (``"advi"``, ``"map"``, ``"pathfinder"``).
     pareto_k : float
         Its Pareto k (NaN when unknown): above its limit (see ``draws``)
         the approximation's shape is off in ways importance sampling cannot correct.
@@ -157,6 +159,9 @@ def approximation_finding(method: str, pareto_k: float, strays: float = 0.0, res
         of it (:data:`~mediamix.inference.diagnostics.PARETO_K_MAX` when not given).
     importance_ess : float, default=nan
         The importance weights' effective sample size, when resampled.
+    candidates : int, optional
+        How many draws of the approximation were weighed (``draws`` when not given; pathfinder
+        weighs every path's draws and keeps ``draws`` of them).
     """
     limit = pareto_k_limit(draws) if draws else PARETO_K_MAX
     at = f" (the limit for {draws} draws)" if draws and limit < PARETO_K_MAX else ""
@@ -168,7 +173,8 @@ def approximation_finding(method: str, pareto_k: float, strays: float = 0.0, res
     else:
         shape = f"Pareto k {pareto_k:.2f} ≤ {limit:.2g}{at}: close to the posterior in shape"
         if resampled:
-            ess = f"; effective sample size {importance_ess:.0f} of {draws}" if draws and importance_ess > 0 else ""
+            pool = candidates or draws
+            ess = f"; effective sample size {importance_ess:.0f} of {pool}" if pool and importance_ess > 0 else ""
             shape += f", and its draws were importance-resampled (PSIS{ess}) towards the posterior"
     if strays > 0:
         return Finding(
