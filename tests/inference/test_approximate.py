@@ -80,6 +80,37 @@ def test_pathfinder_pools_paths_that_find_different_modes() -> None:
     assert post.attrs["resampled"] == 1 and post.attrs["pareto_k"] < 0.5
     assert (x > 0).mean() == pytest.approx(0.7, abs=0.04)
     assert x[x > 0].std() == pytest.approx(1.0, rel=0.1)
+    # in random order, not path by path: each half of the draws holds both modes in their shares
+    assert (x[:2000] > 0).mean() == pytest.approx(0.7, abs=0.05) and (x[2000:] > 0).mean() == pytest.approx(0.7, abs=0.05)
+
+
+def test_pathfinder_far_from_gaussian_keeps_a_random_subset_of_its_candidates() -> None:
+    """A Student-t with 1.5 degrees of freedom: no Gaussian's importance weights can be trusted
+    (k above the limit), so `draws` of the pooled candidates are kept as they are."""
+    with pm.Model() as model:
+        pm.StudentT("x", nu=1.5, mu=0.0, sigma=1.0)
+    post = run(PathfinderApproximation(), model, draws=1000, seed=1).idata["posterior"]
+    assert post.attrs["pareto_k"] > 0.7 and post.attrs["resampled"] == 0 and "importance_ess" not in post.attrs
+    assert post.sizes["draw"] == 1000 and post.attrs["candidates"] == 4000
+    assert np.unique(post["x"].to_numpy()).size == 1000  # a subset without repeats
+
+
+def test_pathfinder_that_finds_nothing_says_why() -> None:
+    with pm.Model() as model:  # log density x²: curved upward everywhere, no step has positive curvature
+        x = pm.Flat("x")
+        pm.Potential("bowl", x**2)
+    with pytest.raises(SamplingError, match=r"Pathfinder found no approximation with a finite ELBO along any of "
+                                            r"its 4 L-BFGS paths: .*no step had positive curvature.*Try --method"):
+        run(PathfinderApproximation(), model, draws=100)
+
+
+def test_importance_resampling_to_fewer_draws() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(8000)
+    index, ess = importance_resample(-0.5 * (x - 0.3) ** 2, -0.5 * x**2, rng, size=1000)
+    assert index.size == 1000 and np.all(np.diff(index) >= 0)
+    assert x[index].mean() == pytest.approx(0.3, abs=0.1)
+    assert 0.85 * x.size < ess < 0.95 * x.size  # the weights' ESS is over all 8000 draws
 
 
 def test_positive_parameters_are_drawn_in_the_unconstrained_space_and_mapped_back() -> None:

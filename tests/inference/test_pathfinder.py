@@ -92,8 +92,8 @@ def test_a_path_on_a_correlated_gaussian_finds_it(seed: int) -> None:
     mean = rng.standard_normal(4)
     logp_grad, logp = gaussian_target(mean, cov)
     path = pathfinder_path(logp_grad, logp, mean + 3.0, np.random.default_rng(0))
-    assert path is not None and 1 <= path.iteration < path.iterations
-    assert kl_to_target(path.approximation, mean, cov) < 0.1  # mean and covariance together
+    assert path is not None and 1 <= path.iteration <= path.iterations
+    assert kl_to_target(path.approximation, mean, cov) < 0.1  # mean and covariance together, on these seeds
     assert abs(path.elbo) < 0.2  # log p - log q with both normalized: ELBO = -KL(q ‖ p) up to noise
 
 
@@ -107,6 +107,34 @@ def test_a_path_in_more_dimensions_than_its_history_keeps_the_variances_near() -
     assert np.all((ratio > 0.5) & (ratio < 2.0)), ratio
     assert kl_to_target(path.approximation, np.zeros(20), np.diag(sds**2)) < 0.5  # measured 0.13
     assert np.abs(path.approximation.mean / sds).max() < 0.1
+
+
+def test_a_very_narrow_posterior_is_found_not_rejected_for_its_small_curvature_ratio() -> None:
+    """sᵀz / zᵀz is about the variance along z: a fixed tolerance of 1e-12 rejected every step at sd 1e-6."""
+    sds = np.array([1e-7, 3e-7])
+    logp_grad, logp = gaussian_target(np.array([1.0, -1.0]), np.diag(sds**2))
+    path = pathfinder_path(logp_grad, logp, np.array([1.0 + 5e-7, -1.0 - 5e-7]), np.random.default_rng(0))
+    assert path is not None
+    np.testing.assert_allclose(np.sqrt(np.diag(path.approximation.covariance())), sds, rtol=0.05)
+
+
+def test_over_many_targets_the_chosen_gaussian_is_close_and_its_elbo_honest() -> None:
+    """60 correlated 4-d Gaussians: the chosen Gaussian is mostly close to the target (measured: 49
+    of 60 within KL 0.1, median 0.025, at most 0.37; see the module docstring for why the choice is
+    the paper's noisy one) and its ELBO, estimated again on 50 draws, is -KL up to Monte Carlo error
+    (measured within 0.11; before, the 5-draw maximum was kept: biased upward)."""
+    kls, elbos = [], []
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        cov, mean = np.linalg.inv(spd(4, rng)), rng.standard_normal(4)
+        logp_grad, logp = gaussian_target(mean, cov)
+        path = pathfinder_path(logp_grad, logp, mean + 3.0, np.random.default_rng(seed))
+        assert path is not None
+        kls.append(kl_to_target(path.approximation, mean, cov))
+        elbos.append(path.elbo)
+    kls_, elbos_ = np.array(kls), np.array(elbos)
+    assert np.median(kls_) < 0.05 and (kls_ < 0.1).mean() >= 0.75 and kls_.max() < 0.6
+    assert np.abs(elbos_ + kls_).max() < 0.2  # both densities normalized: ELBO = -KL(q ‖ p)
 
 
 def test_a_path_that_cannot_start_gives_none() -> None:

@@ -41,6 +41,9 @@ def test_the_pareto_k_limit_depends_on_the_number_of_draws() -> None:
     assert finding.numbers["pareto_k_limit"] == pytest.approx(2 / 3)
     resampled = approximation_finding("map", 0.5, resampled=True, draws=1000, importance_ess=255.4)
     assert "importance-resampled (PSIS; effective sample size 255 of 1000)" in resampled.message
+    pooled = approximation_finding("pathfinder", 0.5, resampled=True, draws=1000, importance_ess=3200.0,
+                                   candidates=4000)  # pathfinder weighs 4 paths' candidates, keeps 1000
+    assert "effective sample size 3200 of 4000 candidate draws" in pooled.message
 
 
 def test_pareto_k_says_whether_the_shape_is_close() -> None:

@@ -25,9 +25,9 @@ draws are resampled by their Pareto-smoothed weights (:func:`importance_resample
 ``resampled`` and ``importance_ess``); above, it differs in ways that cannot be corrected, its
 draws are kept as they are, and its means may be far off too. Measured against
 NUTS (``benchmarks/approximate.py``): on the demo data all three came within 2% on ROAS (map
-k 0.52-0.77, pathfinder 0.54-0.75, advi 0.6-1.1, its intervals too narrow); on simulated data of
+k 0.52-0.77, pathfinder 0.61-0.70, advi 0.6-1.1, its intervals too narrow); on simulated data of
 208 weeks × 10 channels, where the data pin each channel down less, map's ROAS means were
-12-106% too high, pathfinder's 11-60% and advi's 1-27% too low, all with k 1.0-1.4.
+12-106% too high, pathfinder's 12-69% and advi's 1-27% too low, all with k 1.0-1.4.
 ``sample_stats`` holds ``lp``, the model's log density of each draw.
 """
 
@@ -212,7 +212,7 @@ def importance_resample(lp: np.ndarray, log_q: np.ndarray, rng: np.random.Genera
 
     Each draw gets the weight ``p/q`` with the largest weights smoothed by the fitted generalized
     Pareto tail (PSIS, Vehtari et al. 2024; ArviZ's ``psislw``); then as many draws as there were
-    are drawn from them with replacement, in proportion to those weights. A draw where ``p`` has
+    (or ``size``) are drawn from them with replacement, in proportion to those weights. A draw where ``p`` has
     no mass (log density ``-inf``, or far out in ``q``'s tail: a stray) gets (almost) no weight
     and drops out. Use it only when the Pareto k is at most
     :func:`~mediamix.inference.diagnostics.pareto_k_limit` of the number of draws: above, the weights
@@ -253,16 +253,15 @@ def importance_resample(lp: np.ndarray, log_q: np.ndarray, rng: np.random.Genera
 
 
 def _finish(space: _Unconstrained, method: str, xs: np.ndarray, log_q: np.ndarray,
-            rng: np.random.Generator, *, lp: np.ndarray | None = None, size: int | None = None) -> xr.DataTree:
+            rng: np.random.Generator, *, size: int | None = None) -> xr.DataTree:
     """The draws ``xs`` of ``q`` as a posterior tree, with their Pareto k in its attrs; importance-resampled
     (:func:`importance_resample`) when k is at most :func:`~mediamix.inference.diagnostics.pareto_k_limit`
     of the number of draws kept (0.67 for 1000 draws; a review found 200 draws resampled at k 0.67 kept
     only 92 distinct ones).
 
     ``size`` draws are kept (all by default): resampled, or else a random subset without repeats.
-    ``lp`` is the target's log density of ``xs`` when already known.
     """
-    lp = space.logp(xs) if lp is None else np.asarray(lp, dtype=float)
+    lp = space.logp(xs)
     size = len(xs) if size is None else size
     k = pareto_k(lp, log_q)
     attrs: dict[str, Any] = {"method": method, "approximate": 1, "pareto_k": k, "resampled": 0,
@@ -455,12 +454,14 @@ class PathfinderApproximation(_Approximation):
     from the model's initial point jittered by U(-1, 1) in the unconstrained space (as PyMC's
     ``jitter+adapt_diag`` start). Each path keeps the Gaussian with the highest ELBO along its
     L-BFGS iterates. ``paths × draws`` candidates are drawn from the mixture of the paths'
-    Gaussians, each weighted by ``exp(ELBO)`` (the share of the posterior's mass it covers, as far
-    as the ELBO estimates it), and weighed against that mixture's density (not only their own
-    path's: the weights stay right where paths overlap). When the Pareto k allows, ``draws`` of them
-    are importance-resampled (PSIS); otherwise ``draws`` of them are kept at random. The
-    posterior's ``attrs`` record ``paths`` (those that found an approximation), ``candidates`` and
-    ``iterations`` (L-BFGS iterates over all paths).
+    Gaussians, each weighted by ``exp(ELBO)`` (the mass of the posterior it covers, as far as the
+    ELBO estimates it), and weighed against that mixture's density (not only their own path's: the
+    weights stay right where paths overlap). When the Pareto k allows, ``draws`` of them are
+    importance-resampled (PSIS), which also gives each mode its share of the mass; otherwise
+    ``draws`` of them are kept at random, and a mode that several paths found is over-represented
+    (one more way in which such a fit is off, as its k says). The draws are in random order, not
+    grouped by path. The posterior's ``attrs`` record ``paths`` (those that found an
+    approximation), ``candidates`` and ``iterations`` (L-BFGS iterations of those paths).
     ``chains``, ``tune`` and ``target_accept`` are ignored; the posterior has one chain of
     ``draws`` draws.
     """
@@ -490,17 +491,19 @@ class PathfinderApproximation(_Approximation):
         found = [path for path in map(one_path, rng.spawn(self.paths)) if path is not None]
         if not found:
             raise SamplingError(
-                f"Pathfinder found no approximation with a finite ELBO along any of its {self.paths} L-BFGS paths "
-                "(the log density is not finite where they start or along the way). Try --method nuts."
+                f"Pathfinder found no approximation with a finite ELBO along any of its {self.paths} L-BFGS paths: "
+                "the log density is not finite where they start, or no step had positive curvature, or every "
+                "approximation put draws where the log density is not finite. Try --method map or nuts."
             )
         # Each path's ELBO estimates the log of the posterior mass its Gaussian covers, so the paths
         # are mixed in proportion to exp(ELBO): a path stuck far from the posterior's mass (measured on
-        # simulated 208 weeks x 10 channels: ELBO -482 against 225) gets no draws, and paths on two modes
-        # share the draws as the modes share the mass.
+        # simulated 208 weeks x 10 channels: ELBO -482 against 225) gets no draws. Paths on one mode
+        # each count its whole mass; the importance weights correct that (found in review).
         elbos = np.array([path.elbo for path in found])
         log_weights = elbos - logsumexp(elbos)
         counts = rng.multinomial(len(found) * draws, np.exp(log_weights))
         xs = np.vstack([path.approximation.draw(int(n), rng)[0] for path, n in zip(found, counts, strict=True)])
+        xs = xs[rng.permutation(len(xs))]  # not grouped by path (the kept draws keep this order)
         log_q = logsumexp([w + path.approximation.log_density(xs) for w, path in zip(log_weights, found, strict=True)],
                           axis=0)
         tree = _finish(space, self.name, xs, log_q, rng, size=draws)
@@ -514,7 +517,7 @@ APPROXIMATIONS: dict[str, type] = {a.name: a for a in (LaplaceApproximation, Adv
 
 
 def get_approximation(name: str) -> Any:
-    """The approximation registered as ``name`` (``"map"`` or ``"advi"``)."""
+    """The approximation registered as ``name`` (``"map"``, ``"advi"`` or ``"pathfinder"``)."""
     try:
         return APPROXIMATIONS[name]()
     except KeyError:

@@ -4,7 +4,16 @@ One path runs L-BFGS uphill on a log density from a starting point. At every ite
 few steps and gradient changes give an L-BFGS estimate of the inverse Hessian: a diagonal plus
 a low-rank part. Each such estimate, centred one Newton step ahead, is a Gaussian approximation
 of the target; the path keeps the one with the highest evidence lower bound (ELBO), estimated
-from a few draws of each. Unlike a Laplace approximation it needs no Hessian, and it can stop
+from a few draws of each (the same draws for every iterate; the chosen one's ELBO is estimated
+again on more draws, as the largest of many noisy estimates is biased upward).
+
+Choosing among the iterates on the 5-draw estimates, as the paper does, is noisy: on correlated
+4-d Gaussians the chosen Gaussian was within KL 0.1 of the target in 82% of 60 cases (median KL
+0.025). Choosing among the best 3 again on 50 draws made that 95% (median 0.003), but on the demo
+model it chose narrower Gaussians: Pareto k median 0.68 instead of 0.62 (8 seeds), 3 fits of 8
+importance-resampled instead of 6, and x1's ROAS interval at 69% of NUTS's width instead of 86%.
+For a proposal that importance sampling corrects, too narrow is the worse error, so the choice
+stays the paper's. Unlike a Laplace approximation it needs no Hessian, and it can stop
 short of the mode, where a skewed or funnel-shaped posterior holds most of its mass.
 
 This module is NumPy and SciPy only: it takes the log density as a function ``x -> (logp,
@@ -36,8 +45,12 @@ LogpMany = Callable[[np.ndarray], np.ndarray]
 HISTORY = 6
 #: Draws per iterate for its ELBO estimate (the paper's K).
 ELBO_DRAWS = 5
-#: A step is kept only where its curvature ``sᵀz`` exceeds this times ``zᵀz``.
-CURVATURE_TOLERANCE = 1e-12
+#: Draws for the chosen Gaussian's ELBO, estimated again: the path's weight among the paths.
+RESCORE_DRAWS = 50
+#: A step is kept only where its curvature ``sᵀz`` exceeds this times ``zᵀz`` (as the paper: machine
+#: epsilon; ``sᵀz / zᵀz`` is about the variance along ``z``, so a larger number would reject every
+#: step of a posterior narrower than its square root; found in review at 1e-12 and sd 1e-6).
+CURVATURE_TOLERANCE = float(np.finfo(float).eps)
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -213,11 +226,11 @@ class Path:
     approximation : LowRankGaussian
         The Gaussian with the highest ELBO along the path.
     elbo : float
-        Its ELBO estimate.
+        Its ELBO estimate (on :data:`RESCORE_DRAWS` draws).
     iteration : int
         The L-BFGS iterate it belongs to (0 is the start).
     iterations : int
-        How many iterates the path had.
+        How many L-BFGS iterations the path took.
     """
 
     approximation: LowRankGaussian
@@ -250,20 +263,23 @@ def pathfinder_path(logp_grad: LogpGrad, logp: LogpMany, start: np.ndarray, rng:
     Returns
     -------
     Path or None
-        None when no iterate gave an approximation with a finite ELBO (e.g. the density is not
-        finite at ``start``, or L-BFGS could not take a step).
+        None when no iterate gave an approximation with a finite ELBO: the density is not finite
+        at ``start``, L-BFGS could not take a step (e.g. ``start`` is a stationary point), no
+        step had positive curvature, or every approximation put draws where the density is not finite.
     """
     points, grads = _lbfgs_path(logp_grad, np.asarray(start, dtype=float), max_iterations)
     diagonal = np.ones(points.shape[1])
     steps: list[np.ndarray] = []
     changes: list[np.ndarray] = []
-    best: Path | None = None
+    best: tuple[float, int, LowRankGaussian] | None = None  # (ELBO, iterate, Gaussian)
     # One set of standard normals for every iterate's ELBO: the iterates are compared on the same
     # draws, so the choice follows the approximations more than the Monte Carlo noise.
     base = rng.standard_normal((elbo_draws, points.shape[1]))
     for i in range(1, len(points)):
         step, change = points[i] - points[i - 1], grads[i - 1] - grads[i]  # z: the change of -∇log p
-        if step @ change > CURVATURE_TOLERANCE * (change @ change):
+        with np.errstate(over="ignore", invalid="ignore"):  # a step off to infinity: not finite, not kept
+            curved = step @ change > CURVATURE_TOLERANCE * (change @ change)
+        if curved:
             diagonal = update_diagonal(diagonal, step, change)
             steps, changes = [*steps, step][-history:], [*changes, change][-history:]
         if not steps:
@@ -271,9 +287,20 @@ def pathfinder_path(logp_grad: LogpGrad, logp: LogpMany, start: np.ndarray, rng:
         gaussian = _approximation(points[i], grads[i], diagonal, np.array(steps).T, np.array(changes).T)
         if gaussian is None:
             continue
-        xs, log_q = gaussian.from_standard(base)
-        with np.errstate(invalid="ignore"):  # -inf - (-inf) where both are far out
-            elbo = float(np.mean(logp(xs) - log_q))
-        if np.isfinite(elbo) and (best is None or elbo > best.elbo):
-            best = Path(gaussian, elbo, i, len(points))
-    return best
+        elbo = _elbo(gaussian, logp, base)
+        if np.isfinite(elbo) and (best is None or elbo > best[0]):
+            best = (elbo, i, gaussian)
+    if best is None:
+        return None
+    # The largest of hundreds of 5-draw estimates is biased upward: the chosen Gaussian's ELBO, which
+    # weighs the paths against each other, is estimated again on more draws.
+    elbo, i, gaussian = best
+    rescored = _elbo(gaussian, logp, rng.standard_normal((RESCORE_DRAWS, points.shape[1])))
+    return Path(gaussian, rescored if np.isfinite(rescored) else elbo, i, len(points) - 1)
+
+
+def _elbo(gaussian: LowRankGaussian, logp: LogpMany, base: np.ndarray) -> float:
+    """``mean(log p - log q)`` over the draws of ``gaussian`` made of the standard normals ``base``."""
+    xs, log_q = gaussian.from_standard(base)
+    with np.errstate(invalid="ignore"):  # -inf - (-inf) where both are far out
+        return float(np.mean(logp(xs) - log_q))

@@ -174,7 +174,8 @@ def approximation_finding(method: str, pareto_k: float, strays: float = 0.0, res
         shape = f"Pareto k {pareto_k:.2f} ≤ {limit:.2g}{at}: close to the posterior in shape"
         if resampled:
             pool = candidates or draws
-            ess = f"; effective sample size {importance_ess:.0f} of {pool}" if pool and importance_ess > 0 else ""
+            of = f"{pool} candidate draws" if candidates and candidates != draws else f"{pool}"
+            ess = f"; effective sample size {importance_ess:.0f} of {of}" if pool and importance_ess > 0 else ""
             shape += f", and its draws were importance-resampled (PSIS{ess}) towards the posterior"
     if strays > 0:
         return Finding(
