@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/approximate.py                   # 3 rounds: nuts (nutpie, 4 x 1000 + 500), map, advi, pathfinder
+    python benchmarks/approximate.py                   # 3 rounds: nuts (nutpie, 4 x 1000 + 750), map, advi, pathfinder
     python benchmarks/approximate.py --quick           # smoke test: 1 round, NUTS 2 x 300 + 300
     python benchmarks/approximate.py --repeats 5 --blackjax --json approx.json
     python benchmarks/approximate.py --case 208x10 --repeats 2   # a larger model: simulated, 208 weeks x 10 channels
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=3, help="rounds; each method runs once per round")
     p.add_argument("--chains", type=int, default=4, help="NUTS chains")
     p.add_argument("--draws", type=int, default=1000, help="draws (per chain for NUTS)")
-    p.add_argument("--tune", type=int, default=500, help="NUTS tuning steps")
+    p.add_argument("--tune", type=int, default=750, help="NUTS tuning steps")
     p.add_argument("--seed", type=int, default=1, help="seed of round 1; round r uses seed + r - 1")
     p.add_argument("--case", metavar="WEEKSxCHANNELS", help="simulated data of scaling.py instead of the demo")
     p.add_argument("--quick", action="store_true", help="smoke test: 1 round, NUTS 2 chains x 300 + 300")

@@ -17,7 +17,7 @@ The same data (``mediamix.simulate.seed_example()``, written to a CSV), the same
 seed, each run a fresh process timed from its start to its results written:
 
 - mediamix  : ``mediamix fit DATA --config CONFIG --out DIR`` with its defaults (nutpie,
-              4 chains x 500 tune + 1000 draws, target_accept 0.9); it writes summary.json,
+              4 chains x 750 tune + 1000 draws, target_accept 0.9); it writes summary.json,
               posterior.nc, CSV tables and report.html.
 - pmm-pymc  : pymc-marketing's ``MMM.fit`` with ``nuts_sampler="pymc"`` (PyMC's own NUTS), writing
               summary.json and model.nc (``MMM.save``), with its defaults: 1000 tune + 1000 draws
@@ -40,7 +40,7 @@ Differences pymc-marketing's API leaves (pmm_worker.py sets the rest to mediamix
   mediamix's use continuous time; both period 365.25 days. ``gamma_fourier`` is set to mediamix's
   Normal(0, 1) (pymc-marketing's default is Laplace(0, 1)).
 - sampler settings are each side's defaults: pymc-marketing target_accept 0.8 and 1000 tuning steps,
-  mediamix 0.9 and 500 (``--tune`` and ``--mediamix-tune`` set them; with 500 on both sides the warm
+  mediamix 0.9 and 750 (500 before 2026-11-30) (``--tune`` and ``--mediamix-tune`` set them; with 500 on both sides the warm
   ratios measured ~15% (PyMC NUTS) and ~6% (nutpie) lower in a review's pairs).
 - numba's LLVM level: the ``mediamix`` console script compiles at level 1 (``NUMBA_OPT=1``), the
   pymc-marketing worker at numba's default 3 (cold pmm-nutpie 30.1 -> 26.5 s at level 1, one pair).
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=2, help="rounds; each case runs cold and warm once per round")
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--tune", type=int, default=1000, help="pymc-marketing's tuning steps (its default)")
-    p.add_argument("--mediamix-tune", type=int, default=500, help="mediamix's tuning steps (its default)")
+    p.add_argument("--mediamix-tune", type=int, default=750, help="mediamix's tuning steps (its default)")
     p.add_argument("--draws", type=int, default=1000, help="draws per chain of mediamix and pymc-marketing")
     p.add_argument("--pmm-default-draws", type=int, default=1000,
                    help="pymc-marketing also runs at this many draws (its default)")

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/seed_example.py                 # 3 rounds, the demo config's 4 x 1000 draws (+500 tune)
+    python benchmarks/seed_example.py                 # 3 rounds, the demo config's 4 x 1000 draws (+750 tune)
     python benchmarks/seed_example.py --compare-reparametrization   # nutpie vs nutpie-direct, same run
     python benchmarks/seed_example.py --quick         # smoke test: 1 round, 2 chains, 200 + 200
     python benchmarks/seed_example.py --samplers nutpie,pymc --repeats 5 --json bench.json
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=3, help="rounds; each sampler runs once per round")
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--draws", type=int, default=1000)
-    p.add_argument("--tune", type=int, default=500)
+    p.add_argument("--tune", type=int, default=750)
     p.add_argument("--compare-reparametrization", action="store_true",
                    help="run nutpie and nutpie-direct (β and intercept sampled directly) alternately")
     p.add_argument("--seed", type=int, default=1, help="seed of round 1; round r uses seed + r - 1")

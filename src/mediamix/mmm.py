@@ -133,7 +133,7 @@ class MMM:
         ``"advi"`` (mean-field ADVI) are fast
         approximations for iterating on a model: one chain of ``draws`` draws,
         labelled approximate, convergence not checked. Refit with NUTS before acting.
-    chains, draws, tune : int, default=4, 1000, 500
+    chains, draws, tune : int, default=4, 1000, 750
     seed : int or None, default=42
         ``None`` draws a fresh seed at fit time and records it in ``config_``.
     target_accept : float, default=0.9
@@ -180,7 +180,7 @@ class MMM:
         method: FitMethod = "nuts",
         chains: int = 4,
         draws: int = 1000,
-        tune: int = 500,
+        tune: int = 750,
         seed: int | None = 42,
         target_accept: float = 0.9,
     ) -> None:

@@ -64,7 +64,7 @@ def seed_config() -> dict[str, Any]:
             "yearly_seasonality": 2,
             "trend": "linear",
         },
-        "fit": {"chains": 4, "draws": 1000, "tune": 500, "seed": 42},
+        "fit": {"chains": 4, "draws": 1000, "tune": 750, "seed": 42},
     }
 
 
@@ -370,7 +370,7 @@ def simulate(
             "form": form,
             **_channel_overrides(channels, l_max),
         },
-        "fit": {"chains": 4, "draws": 1000, "tune": 500, "seed": 42},
+        "fit": {"chains": 4, "draws": 1000, "tune": 750, "seed": 42},
     }
     return SimulatedDataset(
         data=frame,

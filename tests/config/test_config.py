@@ -33,7 +33,7 @@ trend = "linear"
 [fit]
 chains = 4
 draws = 1000
-tune = 500
+tune = 750
 seed = 42
 """
 
@@ -68,7 +68,7 @@ def test_readme_toml_parses(tmp_path: Path) -> None:
     assert cfg.data.channels == ("x1", "x2")
     assert cfg.data.controls == ("event_1", "event_2")
     assert cfg.model.l_max == 8 and cfg.model.yearly_seasonality == 2 and cfg.model.trend == "linear"
-    assert (cfg.fit.chains, cfg.fit.draws, cfg.fit.tune, cfg.fit.seed) == (4, 1000, 500, 42)
+    assert (cfg.fit.chains, cfg.fit.draws, cfg.fit.tune, cfg.fit.seed) == (4, 1000, 750, 42)
     assert cfg == parse_config(seed_config())
 
 
@@ -322,7 +322,7 @@ def test_invalid_toml_names_the_path(tmp_path: Path) -> None:
 
 def test_with_fit_overrides_only_given_values(config: MMMConfig) -> None:
     new = config.with_fit(chains=2, draws=None, sampler="pymc", seed=None)
-    assert new.fit == FitConfig(sampler="pymc", chains=2, draws=1000, tune=500, seed=42, target_accept=0.9)
+    assert new.fit == FitConfig(sampler="pymc", chains=2, draws=1000, tune=750, seed=42, target_accept=0.9)
     assert (new.data, new.model, new.priors) == (config.data, config.model, config.priors)
     assert config.fit.chains == 4 and config.fit.sampler == "nutpie"  # the original is untouched
 

@@ -22,7 +22,7 @@ def demo_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("mediamix-demo"),
     chains: Annotated[int | None, typer.Option(help="Chains (default: the config's 4).")] = None,
     draws: Annotated[int | None, typer.Option(help="Draws per chain (default 1000).")] = None,
-    tune: Annotated[int | None, typer.Option(help="Tuning steps per chain (default 500).")] = None,
+    tune: Annotated[int | None, typer.Option(help="Tuning steps per chain (default 750).")] = None,
     sampler: Annotated[str | None, typer.Option(help="nutpie, pymc or numpyro.")] = None,
     method: Annotated[str | None, typer.Option(
         help="nuts (default), or a fast approximation: map, pathfinder, advi (labelled approximate).")] = None,
