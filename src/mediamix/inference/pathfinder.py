@@ -5,7 +5,9 @@ few steps and gradient changes give an L-BFGS estimate of the inverse Hessian: a
 a low-rank part. Each such estimate, centred one Newton step ahead, is a Gaussian approximation
 of the target; the path keeps the one with the highest evidence lower bound (ELBO), estimated
 from a few draws of each (the same draws for every iterate; the chosen one's ELBO is estimated
-again on more draws, as the largest of many noisy estimates is biased upward).
+again on more draws, as the largest of many noisy estimates is biased upward). Unlike a Laplace
+approximation it needs no Hessian, and it can stop short of the mode, where a skewed or
+funnel-shaped posterior holds most of its mass.
 
 Choosing among the iterates on the 5-draw estimates, as the paper does, is noisy: on correlated
 4-d Gaussians the chosen Gaussian was within KL 0.1 of the target in 82% of 60 cases (median KL
@@ -13,8 +15,7 @@ Choosing among the iterates on the 5-draw estimates, as the paper does, is noisy
 model it chose narrower Gaussians: Pareto k median 0.68 instead of 0.62 (8 seeds), 3 fits of 8
 importance-resampled instead of 6, and x1's ROAS interval at 69% of NUTS's width instead of 86%.
 For a proposal that importance sampling corrects, too narrow is the worse error, so the choice
-stays the paper's. Unlike a Laplace approximation it needs no Hessian, and it can stop
-short of the mode, where a skewed or funnel-shaped posterior holds most of its mass.
+stays the paper's.
 
 This module is NumPy and SciPy only: it takes the log density as a function ``x -> (logp,
 gradient)`` on an unconstrained vector. :class:`mediamix.inference.approximate.PathfinderApproximation`
