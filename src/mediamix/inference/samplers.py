@@ -27,6 +27,7 @@ import xarray as xr
 from mediamix.errors import SamplingError
 from mediamix.helper_processes import ForkedJob, may_fork, parent_is_done
 from mediamix.inference import cache_saves, callbacks, compiled_models
+from mediamix.inference.machine_code import machine_code_on_demand
 from mediamix.inference.python_vm import without_c_vm_when_called
 from mediamix.inference.rewrite_cache import rewrites_cached
 from mediamix.inference.traced_values import traced_posterior
@@ -126,6 +127,10 @@ class NutpieSampler:
 #   Deterministic) was ~1.3 CPU-s of the demo's cold compile;
 # - the names of the shared values' slots in ``user_data`` are numbered in graph order instead of
 #   nutpie's random uuid4, so the same graph gives the same code (and keys) in every process;
+# - numba makes machine code only for the functions that run on their own or are cached
+#   (:mod:`mediamix.inference.machine_code`): an op's implementation, its scalar kernels and numba's
+#   array helpers are linked as IR into their callers and compiled there; their own machine code was
+#   1.4 s of a one-process cold compile of the demo;
 # - PyMC's initial-point function and nutpie's shape function compile without a C compiler
 #   (:mod:`mediamix.inference.python_vm`), which spares building PyTensor's C VM with g++ on empty caches;
 # - on a cold compile with a CPU to spare, a forked helper (``mediamix.helper_processes``) works
@@ -242,7 +247,8 @@ class _NutpieCompile:
         self.recorded: dict[str, tuple[Any, ...]] = {}
         self.helper: ForkedJob | None = None
         self.numbers = itertools.count()
-        #: While a helper may run, both processes save to numba's cache under a lock (cache_saves).
+        #: What ends with the compile: while a helper may run, both processes save to numba's cache
+        #: under a lock (cache_saves); numba makes machine code on demand (machine_code).
         self.locked = contextlib.ExitStack()
 
     def __enter__(self) -> _NutpieCompile:
@@ -257,6 +263,8 @@ class _NutpieCompile:
         # nutpie imports PyMC's make_initial_point_fn when it compiles: the module's own is replaced meanwhile.
         self.initial_point = pymc.initial_point, pymc.initial_point.make_initial_point_fn
         pymc.initial_point.make_initial_point_fn = without_c_vm_when_called(self.initial_point[1])
+        # Machine code only for the functions that run on their own or are cached (machine_code).
+        self.locked.enter_context(machine_code_on_demand())
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,178 @@
+"""numba's machine code made when it is first needed, not for every function it compiles.
+
+numba compiles each function into a code library and makes the library's machine code as soon as
+its IR is final. Most of the functions behind a PyTensor graph never run on their own: an op's
+implementation, its scalar kernels and numba's own array helpers are linked, as IR, into the
+function that calls them, and optimized and compiled to machine code again there. Their own
+machine code is made and never used. In a one-process cold fit of the demo, 218 libraries wait
+here and 142 of them never make machine code; the fit takes 10.85 s instead of 12.21 s (medians
+of 3 alternating pairs), with the same draws bit for bit.
+
+Inside :func:`machine_code_on_demand`, a library finalized by numba keeps its optimized IR and
+makes its machine code only when something asks for it:
+
+- the address of a function it defines (``get_pointer_to_function``: a caller through an address,
+  a C callback, a Python wrapper);
+- its object code (numba's cache saves it) or its assembly.
+
+Linking it into a caller needs only its IR, as before. Libraries that numba loads from its cache
+(their machine code is there already), and those with dynamic globals or references left for the
+run-time linker (recursion), are finalized as numba does. numba points each function's environment
+global at its environment right after compiling it; for a library without machine code yet that
+waits until a library defining the global has machine code (the global comes along with the IR
+into every caller, and the run-time loader resolves each caller's copy to the first one loaded).
+
+The replaced methods stay in place once installed: they treat a library that is not waiting for
+its machine code exactly as numba does, and the libraries still waiting keep working after the
+block. Only numba versions whose internals were checked are changed (:data:`CHECKED_NUMBA`);
+with others the block changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["CHECKED_NUMBA", "deferred_count", "machine_code_on_demand"]
+
+#: numba versions (major, minor) whose code-library internals this module was checked against.
+CHECKED_NUMBA = ((0, 68),)
+
+_state = threading.local()  # deferring: whether libraries finalized now wait for their machine code
+_lock = threading.Lock()
+_installed = False
+_pending_envs: dict[str, Any] = {}  # environment global name -> environment, until a module defines it
+_deferred = 0  # libraries that waited (for tests and measurements)
+
+
+def deferred_count() -> int:
+    """How many code libraries have waited for their machine code in this process so far."""
+    return _deferred
+
+
+@contextlib.contextmanager
+def machine_code_on_demand() -> Iterator[None]:
+    """Inside, libraries numba finalizes make their machine code when first needed (see the module
+    docstring); with a numba version not in :data:`CHECKED_NUMBA`, nothing changes."""
+    if not _install():
+        yield
+        return
+    before = getattr(_state, "deferring", False)
+    _state.deferring = True
+    try:
+        yield
+    finally:
+        _state.deferring = before
+
+
+def _supported() -> bool:
+    import numba
+    from numba.core import codegen
+
+    version = tuple(int(part) for part in numba.__version__.split(".")[:2])
+    library = codegen.CPUCodeLibrary
+    return (version in CHECKED_NUMBA
+            and all(hasattr(library, name) for name in ("_finalize_final_module", "_finalize_dynamic_globals",
+                                                         "_verify_declare_only_symbols", "_get_compiled_object",
+                                                         "get_asm_str", "_ensure_finalized"))
+            and hasattr(getattr(codegen, "RuntimeLinker", None), "PREFIX")
+            and all(hasattr(codegen.JITCodeLibrary, name) for name in ("get_pointer_to_function", "_finalize_specific"))
+            and hasattr(codegen.JITCPUCodegen, "set_env"))
+
+
+def _install() -> bool:
+    """Replace numba's methods (once per process); whether they are replaced."""
+    global _installed
+    with _lock:
+        if _installed:
+            return True
+        if not _supported():
+            return False
+        from numba.core import codegen
+
+        library_class = codegen.CPUCodeLibrary
+        own_finalize = library_class._finalize_final_module
+        own_pointer = codegen.JITCodeLibrary.get_pointer_to_function
+        own_object = library_class._get_compiled_object
+        own_asm = library_class.get_asm_str
+        own_set_env = codegen.JITCPUCodegen.set_env
+
+        def finalize_final_module(self: Any) -> None:
+            if not getattr(_state, "deferring", False) or not _may_wait(self):
+                own_finalize(self)
+                _set_waiting_envs(self._codegen)
+                return
+            global _deferred
+            self._finalize_dynamic_globals()
+            self._verify_declare_only_symbols()
+            # numba's own finalization names this attribute from inside the class: mangled
+            self._final_module._CPUCodeLibrary__library = weakref.proxy(self)
+            self._finalized = True
+            self._mediamix_waiting = True
+            _deferred += 1
+
+        def get_pointer_to_function(self: Any, name: str) -> int:
+            self._ensure_finalized()  # numba's finalizes here: the library may start waiting only now
+            if getattr(self, "_mediamix_waiting", False) and _defines(self, name):
+                _make_machine_code(self)
+            return own_pointer(self, name)
+
+        def get_compiled_object(self: Any) -> Any:
+            self._ensure_finalized()
+            _make_machine_code(self)
+            return own_object(self)
+
+        def get_asm_str(self: Any) -> str:
+            self._ensure_finalized()
+            _make_machine_code(self)
+            return own_asm(self)
+
+        def set_env(self: Any, env_name: str, env: Any) -> None:
+            if self._engine.is_symbol_defined(env_name):
+                own_set_env(self, env_name, env)
+            else:  # its module has no machine code yet: set once a module defining it has
+                _pending_envs[env_name] = env
+
+        def _make_machine_code(library: Any) -> None:
+            if not getattr(library, "_mediamix_waiting", False):
+                return
+            library._mediamix_waiting = False
+            codegen_ = library._codegen
+            cleanup = codegen_._add_module(library._final_module)
+            if cleanup:
+                weakref.finalize(library, cleanup)
+            library._finalize_specific()
+            _set_waiting_envs(codegen_)
+
+        def _set_waiting_envs(codegen_: Any) -> None:
+            for env_name in [n for n in _pending_envs if codegen_._engine.is_symbol_defined(n)]:
+                own_set_env(codegen_, env_name, _pending_envs.pop(env_name))
+
+        library_class._finalize_final_module = finalize_final_module
+        codegen.JITCodeLibrary.get_pointer_to_function = get_pointer_to_function
+        library_class._get_compiled_object = get_compiled_object
+        library_class.get_asm_str = get_asm_str
+        codegen.JITCPUCodegen.set_env = set_env
+        _installed = True
+        return True
+
+
+def _may_wait(library: Any) -> bool:
+    """Whether ``library`` may wait for its machine code: not one loaded from numba's cache (its
+    object code is there), and none with dynamic globals or run-time linker references."""
+    if getattr(library, "_object_caching_enabled", False) and getattr(library, "_compiled_object", None) is not None:
+        return False
+    prefix = library._codegen._rtlinker.PREFIX
+    return not any(gv.name.startswith(("numba.dynamic.globals", prefix)) for gv in library._final_module.global_variables)
+
+
+def _defines(library: Any, name: str) -> bool:
+    """Whether ``library``'s module defines the function ``name`` (not only declares it)."""
+    try:
+        function = library._final_module.get_function(name)
+    except NameError:
+        return False
+    return not function.is_declaration

@@ -1,0 +1,143 @@
+"""numba's machine code on demand (mediamix.inference.machine_code): what waits, and that everything
+that runs, raises, prints or is cached works as with numba's own finalization."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numba
+import pytest
+
+from mediamix.inference import machine_code
+
+pytestmark = pytest.mark.skipif(not machine_code._supported(), reason="numba version not checked by machine_code")
+
+NO_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}  # as PyTensor compiles its ops
+
+
+def _library(dispatcher: numba.core.dispatcher.Dispatcher) -> object:
+    (result,) = dispatcher.overloads.values()
+    return result.library
+
+
+def test_a_function_only_linked_into_its_caller_never_makes_machine_code() -> None:
+    with machine_code.machine_code_on_demand():
+        @numba.njit(**NO_WRAPPERS)
+        def inner(x: float) -> float:
+            return x * 2.0
+
+        @numba.njit
+        def outer(x: float) -> float:
+            return inner(x) + 1.0
+
+        before = machine_code.deferred_count()
+        assert outer(3.0) == 7.0
+        assert machine_code.deferred_count() >= before + 2  # inner and outer (outer until called)
+    assert getattr(_library(inner), "_mediamix_waiting", False)  # its code only ever ran inside outer's
+    assert not getattr(_library(outer), "_mediamix_waiting", False)  # called from Python: made
+    assert outer(-1.5) == -2.0  # still works after the block
+
+
+def test_a_waiting_function_prints_and_raises_inside_its_caller(capfd: pytest.CaptureFixture[str]) -> None:
+    """print needs the function's environment (numba sets it once a module defining it has code);
+    a raise travels through the caller's code."""
+    with machine_code.machine_code_on_demand():
+        @numba.njit(**NO_WRAPPERS)
+        def checked(x: float) -> float:
+            print("checked sees", x)
+            if x < 0:
+                raise ValueError("negative spend")
+            return x + 0.5
+
+        @numba.njit
+        def caller(x: float) -> float:
+            return checked(x) * 2.0
+
+        assert caller(1.0) == 3.0
+        with pytest.raises(ValueError, match="negative spend"):
+            caller(-1.0)
+    out = capfd.readouterr().out
+    assert "checked sees 1.0" in out and "checked sees -1.0" in out
+
+
+def test_recursion_and_a_c_callback_work_inside() -> None:
+    with machine_code.machine_code_on_demand():
+        @numba.njit
+        def fib(n: int) -> int:
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+        @numba.cfunc("float64(float64)")
+        def half(x: float) -> float:
+            return x / 2.0
+
+        assert fib(15) == 610
+        address = half.address
+    assert address != 0
+    assert ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)(address)(5.0) == 2.5
+
+
+def test_outside_the_block_nothing_waits() -> None:
+    @numba.njit(**NO_WRAPPERS)
+    def plain(x: float) -> float:
+        return x - 1.0
+
+    @numba.njit
+    def user(x: float) -> float:
+        return plain(x)
+
+    before = machine_code.deferred_count()
+    assert user(2.0) == 1.0
+    assert machine_code.deferred_count() == before
+    assert not getattr(_library(plain), "_mediamix_waiting", False)
+
+
+_CACHED = textwrap.dedent("""
+    import sys
+    import numba
+    from mediamix.inference import machine_code
+
+    @numba.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
+    def inner(x):
+        if x < 0:
+            raise ValueError("negative")
+        return x * 3.0
+
+    @numba.njit(cache=True)
+    def outer(x):
+        return inner(x) + 1.0
+
+    if sys.argv[1] == "compile":
+        with machine_code.machine_code_on_demand():
+            print(outer(2.0), sum(outer.stats.cache_misses.values()), machine_code.deferred_count() > 0)
+    else:
+        print(outer(2.0), sum(outer.stats.cache_hits.values()))
+        try:
+            outer(-1.0)
+        except ValueError as err:
+            print("raised", err)
+""")
+
+
+def test_a_cached_function_compiled_inside_loads_and_runs_in_a_fresh_process(tmp_path: Path) -> None:
+    """The object code numba saves is made on demand; a fresh process loads it, without the block."""
+    script = tmp_path / "cached.py"
+    script.write_text(_CACHED)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+
+    def run(mode: str) -> list[str]:
+        done = subprocess.run([sys.executable, str(script), mode], env=env, capture_output=True, text=True,
+                              timeout=300, check=True)
+        return done.stdout.split()
+
+    assert run("compile") == ["7.0", "1", "True"]
+    assert run("load") == ["7.0", "1", "raised", "negative"]
+
+
+def test_other_numba_versions_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(machine_code, "CHECKED_NUMBA", ())
+    assert not machine_code._supported()
