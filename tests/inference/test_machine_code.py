@@ -141,3 +141,71 @@ def test_a_cached_function_compiled_inside_loads_and_runs_in_a_fresh_process(tmp
 def test_other_numba_versions_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(machine_code, "CHECKED_NUMBA", ())
     assert not machine_code._supported()
+
+
+_FIRST_COMPILE = textwrap.dedent("""
+    import numba
+    from mediamix.inference import machine_code
+
+    with machine_code.machine_code_on_demand():  # the process's first numba compile: NRT's too
+        @numba.njit
+        def foo(n):
+            return 0 if n <= 0 else bar(n - 1) + 1
+
+        @numba.njit
+        def bar(n):
+            return 0 if n <= 0 else foo(n - 1) + 1
+
+        print(foo(10))
+""")
+
+
+def test_numbas_runtime_never_waits_and_mutual_recursion_works(tmp_path: Path) -> None:
+    """Found in review: with the process's first compile inside the block, numba's runtime library
+    waited, and the run-time linker of a mutually recursive pair asked it for an address in the
+    middle of another library's finalization (a segfault)."""
+    script = tmp_path / "first.py"
+    script.write_text(_FIRST_COMPILE)
+    done = subprocess.run([sys.executable, "-W", "ignore", str(script)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["10"]
+
+
+_FORKED_CACHE = textwrap.dedent("""
+    import os, sys
+    import numba
+    from mediamix.inference import machine_code
+
+    # As PyTensor's functions: source run with exec, globals without __name__ (an environment numba
+    # does not cache); print needs the environment.
+    namespace = {"numba": numba}
+    exec("@numba.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)\\n"
+         "def inner(x):\\n    print('inner sees', x)\\n    return x * 2.0\\n", namespace)
+    inner = namespace["inner"]
+
+    @numba.njit(cache=True)
+    def outer(x):
+        return inner(x) + 1.0
+
+    with machine_code.machine_code_on_demand():
+        inner.compile("float64(float64)")  # waits here, its environment too
+        pid = os.fork()
+        if pid == 0:  # as mediamix's compile helper: compiles the caller into numba's cache
+            outer.compile((numba.float64,))
+            os._exit(0)
+        os.waitpid(pid, 0)
+        print(outer(1.0), sum(outer.stats.cache_hits.values()), flush=True)
+""")
+
+
+def test_a_waiting_environment_is_set_when_a_cached_caller_defines_it(tmp_path: Path) -> None:
+    """Found in review: a forked helper saved a caller that links a function waiting here; loaded
+    here from the cache, the caller's copy of the function's environment was not set ("missing
+    Environment") until some later finalization."""
+    script = tmp_path / "forked.py"
+    script.write_text(_FORKED_CACHE)
+    done = subprocess.run([sys.executable, "-W", "ignore", str(script)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["inner", "sees", "1.0", "3.0", "1"]

@@ -16,11 +16,20 @@ makes its machine code only when something asks for it:
 - its object code (numba's cache saves it) or its assembly.
 
 Linking it into a caller needs only its IR, as before. Libraries that numba loads from its cache
-(their machine code is there already), and those with dynamic globals or references left for the
-run-time linker (recursion), are finalized as numba does. numba points each function's environment
-global at its environment right after compiling it; for a library without machine code yet that
-waits until a library defining the global has machine code (the global comes along with the IR
-into every caller, and the run-time loader resolves each caller's copy to the first one loaded).
+(their machine code is there already), numba's runtime library (NRT), and those with dynamic
+globals or references left for the run-time linker (recursion), are finalized as numba does. numba
+points each function's environment global at its environment right after compiling it; for a
+library without machine code yet that waits until a library defining the global has machine code,
+made here or loaded from the cache (the global comes along with the IR into every caller, and the
+run-time loader resolves each caller's copy to the first one loaded). Machine code is made under
+numba's compiler lock.
+
+A caller links a waiting library's IR as the optimizer left it, where numba links the IR after its
+machine-code passes have also run over it, so the caller's machine code may differ from numba's
+own; the tests' draws are the same bit for bit. A review found two faults of a first version,
+both now tested: numba's runtime library could wait, and a mutually recursive pair compiled later
+then crashed the process; and an environment whose only definition came from the cache (a caller
+a forked helper had saved) stayed unset.
 
 The replaced methods stay in place once installed: they treat a library that is not waiting for
 its machine code exactly as numba does, and the libraries still waiting keep working after the
@@ -77,7 +86,7 @@ def _supported() -> bool:
     return (version in CHECKED_NUMBA
             and all(hasattr(library, name) for name in ("_finalize_final_module", "_finalize_dynamic_globals",
                                                          "_verify_declare_only_symbols", "_get_compiled_object",
-                                                         "get_asm_str", "_ensure_finalized"))
+                                                         "get_asm_str", "_ensure_finalized", "_unserialize"))
             and hasattr(getattr(codegen, "RuntimeLinker", None), "PREFIX")
             and all(hasattr(codegen.JITCodeLibrary, name) for name in ("get_pointer_to_function", "_finalize_specific"))
             and hasattr(codegen.JITCPUCodegen, "set_env"))
@@ -92,13 +101,20 @@ def _install() -> bool:
         if not _supported():
             return False
         from numba.core import codegen
+        from numba.core.compiler_lock import global_compiler_lock
+        from numba.core.registry import cpu_target
 
+        # numba's runtime library (NRT) is compiled with the first target context: let that happen
+        # here, as numba does, so that it never waits (found in review: numba's run-time linker
+        # asks it for an address in the middle of another library's finalization).
+        cpu_target.target_context  # noqa: B018 - creating it compiles NRT
         library_class = codegen.CPUCodeLibrary
         own_finalize = library_class._finalize_final_module
         own_pointer = codegen.JITCodeLibrary.get_pointer_to_function
         own_object = library_class._get_compiled_object
         own_asm = library_class.get_asm_str
         own_set_env = codegen.JITCPUCodegen.set_env
+        own_unserialize = library_class._unserialize.__func__
 
         def finalize_final_module(self: Any) -> None:
             if not getattr(_state, "deferring", False) or not _may_wait(self):
@@ -131,31 +147,44 @@ def _install() -> bool:
             return own_asm(self)
 
         def set_env(self: Any, env_name: str, env: Any) -> None:
-            if self._engine.is_symbol_defined(env_name):
-                own_set_env(self, env_name, env)
-            else:  # its module has no machine code yet: set once a module defining it has
-                _pending_envs[env_name] = env
+            with global_compiler_lock:
+                if self._engine.is_symbol_defined(env_name):
+                    own_set_env(self, env_name, env)
+                else:  # its module has no machine code yet: set once a module defining it has
+                    _pending_envs[env_name] = env
+
+        def unserialize(cls: Any, codegen_: Any, state: Any) -> Any:
+            # A library from numba's cache may define a waiting environment global: numba registers
+            # its symbols only at the end of this (found in review).
+            library = own_unserialize(cls, codegen_, state)
+            _set_waiting_envs(codegen_)
+            return library
 
         def _make_machine_code(library: Any) -> None:
-            if not getattr(library, "_mediamix_waiting", False):
-                return
-            library._mediamix_waiting = False
-            codegen_ = library._codegen
-            cleanup = codegen_._add_module(library._final_module)
-            if cleanup:
-                weakref.finalize(library, cleanup)
-            library._finalize_specific()
-            _set_waiting_envs(codegen_)
+            # Under numba's compiler lock: some callers ask for an address outside a compile (found
+            # in review), and adding a module to the engine is not safe from two threads.
+            with global_compiler_lock:
+                if not getattr(library, "_mediamix_waiting", False):
+                    return
+                library._mediamix_waiting = False
+                codegen_ = library._codegen
+                cleanup = codegen_._add_module(library._final_module)
+                if cleanup:
+                    weakref.finalize(library, cleanup)
+                library._finalize_specific()
+                _set_waiting_envs(codegen_)
 
         def _set_waiting_envs(codegen_: Any) -> None:
-            for env_name in [n for n in _pending_envs if codegen_._engine.is_symbol_defined(n)]:
-                own_set_env(codegen_, env_name, _pending_envs.pop(env_name))
+            with global_compiler_lock:
+                for env_name in [n for n in _pending_envs if codegen_._engine.is_symbol_defined(n)]:
+                    own_set_env(codegen_, env_name, _pending_envs.pop(env_name))
 
         library_class._finalize_final_module = finalize_final_module
         codegen.JITCodeLibrary.get_pointer_to_function = get_pointer_to_function
         library_class._get_compiled_object = get_compiled_object
         library_class.get_asm_str = get_asm_str
         codegen.JITCPUCodegen.set_env = set_env
+        library_class._unserialize = classmethod(unserialize)
         _installed = True
         return True
 
@@ -164,6 +193,8 @@ def _may_wait(library: Any) -> bool:
     """Whether ``library`` may wait for its machine code: not one loaded from numba's cache (its
     object code is there), and none with dynamic globals or run-time linker references."""
     if getattr(library, "_object_caching_enabled", False) and getattr(library, "_compiled_object", None) is not None:
+        return False
+    if library.name == "nrt":  # numba's runtime: see _install
         return False
     prefix = library._codegen._rtlinker.PREFIX
     return not any(gv.name.startswith(("numba.dynamic.globals", prefix)) for gv in library._final_module.global_variables)
