@@ -209,3 +209,63 @@ def test_a_waiting_environment_is_set_when_a_cached_caller_defines_it(tmp_path: 
                           env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["inner", "sees", "1.0", "3.0", "1"]
+
+
+_BITCODE = textwrap.dedent("""
+    import sys
+    import numba
+    from mediamix.inference import machine_code
+
+    @numba.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, cache=True)
+    def op(x):
+        if x < 0:
+            raise ValueError("negative")
+        return x * 3.0
+
+    @numba.njit(cache=True)
+    def graph(x):
+        return op(x) + 1.0
+
+    keep = frozenset({"graph"})
+    if sys.argv[1] == "compile":
+        with machine_code.machine_code_on_demand(object_code_for=keep):
+            print(graph(2.0))
+    elif sys.argv[1] == "link":  # a new caller links the op loaded from the cache
+        with machine_code.machine_code_on_demand(object_code_for=keep):
+            @numba.njit
+            def user(x):
+                return op(x) - 1.0
+
+            print(user(2.0), sum(op.stats.cache_hits.values()))
+            (result,) = op.overloads.values()
+            print(getattr(result.library, "_mediamix_waiting", False))  # bitcode: linked, no machine code
+            try:
+                user(-1.0)
+            except ValueError as err:
+                print("raised", err)
+    else:  # numba's own finalization: the op's bitcode gets machine code when loaded
+        print(graph(2.0), sum(graph.stats.cache_hits.values()))
+        @numba.njit
+        def user(x):
+            return op(x) - 1.0
+        print(user(2.0), sum(op.stats.cache_hits.values()))
+""")
+
+
+def test_ops_cached_as_bitcode_link_into_new_callers_with_or_without_the_block(tmp_path: Path) -> None:
+    """With ``object_code_for``, a function outside it is cached as bitcode (no machine code made to
+    save it): a later process links it into a new caller inside the block without machine code,
+    or outside the block gets numba's own finalization; the named function keeps object code."""
+    script = tmp_path / "bitcode.py"
+    script.write_text(_BITCODE)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+
+    def run(mode: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-W", "ignore", str(script), mode], env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.split()
+
+    assert run("compile") == ["7.0"]
+    assert run("link") == ["5.0", "1", "True", "raised", "negative"]
+    assert run("plain") == ["7.0", "1", "5.0", "1"]

@@ -156,6 +156,10 @@ class NutpieSampler:
 # ``compile_nutpie``). Measured figures: README, "Speed".
 
 _NUTPIE_PATCH_LOCK = threading.Lock()
+#: The functions whose machine code numba's cache keeps: what a warm run loads and calls (the graph's
+#: functions, called through their addresses, and nutpie's callbacks). The ops are cached as
+#: bitcode: a compile only links them into the graph's function (machine_code).
+_OBJECT_CODE = frozenset({"numba_funcified_fgraph", *callbacks.SOURCES})
 
 #: Set to "0" to keep ``compile_nutpie`` from forking a helper (e.g. where memory is tight).
 COMPILE_PROCESS_VARIABLE = "MEDIAMIX_COMPILE_PROCESS"
@@ -264,7 +268,7 @@ class _NutpieCompile:
         self.initial_point = pymc.initial_point, pymc.initial_point.make_initial_point_fn
         pymc.initial_point.make_initial_point_fn = without_c_vm_when_called(self.initial_point[1])
         # Machine code only for the functions that run on their own or are cached (machine_code).
-        self.locked.enter_context(machine_code_on_demand())
+        self.locked.enter_context(machine_code_on_demand(object_code_for=_OBJECT_CODE))
         return self
 
     def __exit__(self, *exc: object) -> None:
