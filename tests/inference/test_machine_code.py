@@ -20,6 +20,17 @@ pytestmark = pytest.mark.skipif(not machine_code._supported(), reason="numba ver
 NO_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}  # as PyTensor compiles its ops
 
 
+def _run(tmp_path: Path, source: str, *args: str) -> list[str]:
+    """Run ``source`` in a fresh Python process with its own numba cache under ``tmp_path``; its
+    standard output, split into words."""
+    script = tmp_path / "script.py"
+    script.write_text(source)
+    done = subprocess.run([sys.executable, "-W", "ignore", str(script), *args], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
 def _library(dispatcher: numba.core.dispatcher.Dispatcher) -> object:
     (result,) = dispatcher.overloads.values()
     return result.library
@@ -125,17 +136,8 @@ _CACHED = textwrap.dedent("""
 
 def test_a_cached_function_compiled_inside_loads_and_runs_in_a_fresh_process(tmp_path: Path) -> None:
     """The object code numba saves is made on demand; a fresh process loads it, without the block."""
-    script = tmp_path / "cached.py"
-    script.write_text(_CACHED)
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
-
-    def run(mode: str) -> list[str]:
-        done = subprocess.run([sys.executable, str(script), mode], env=env, capture_output=True, text=True,
-                              timeout=300, check=True)
-        return done.stdout.split()
-
-    assert run("compile") == ["7.0", "1", "True"]
-    assert run("load") == ["7.0", "1", "raised", "negative"]
+    assert _run(tmp_path, _CACHED, "compile") == ["7.0", "1", "True"]
+    assert _run(tmp_path, _CACHED, "load") == ["7.0", "1", "raised", "negative"]
 
 
 def test_other_numba_versions_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,12 +166,7 @@ def test_numbas_runtime_never_waits_and_mutual_recursion_works(tmp_path: Path) -
     """Found in review: with the process's first compile inside the block, numba's runtime library
     waited, and the run-time linker of a mutually recursive pair asked it for an address in the
     middle of another library's finalization (a segfault)."""
-    script = tmp_path / "first.py"
-    script.write_text(_FIRST_COMPILE)
-    done = subprocess.run([sys.executable, "-W", "ignore", str(script)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")})
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["10"]
+    assert _run(tmp_path, _FIRST_COMPILE) == ["10"]
 
 
 _FORKED_CACHE = textwrap.dedent("""
@@ -203,12 +200,7 @@ def test_a_waiting_environment_is_set_when_a_cached_caller_defines_it(tmp_path: 
     """Found in review: a forked helper saved a caller that links a function waiting here; loaded
     here from the cache, the caller's copy of the function's environment was not set ("missing
     Environment") until some later finalization."""
-    script = tmp_path / "forked.py"
-    script.write_text(_FORKED_CACHE)
-    done = subprocess.run([sys.executable, "-W", "ignore", str(script)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")})
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["inner", "sees", "1.0", "3.0", "1"]
+    assert _run(tmp_path, _FORKED_CACHE) == ["inner", "sees", "1.0", "3.0", "1"]
 
 
 _BITCODE = textwrap.dedent("""
@@ -256,16 +248,6 @@ def test_ops_cached_as_bitcode_link_into_new_callers_with_or_without_the_block(t
     """With ``object_code_for``, a function outside it is cached as bitcode (no machine code made to
     save it): a later process links it into a new caller inside the block without machine code,
     or outside the block gets numba's own finalization; the named function keeps object code."""
-    script = tmp_path / "bitcode.py"
-    script.write_text(_BITCODE)
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
-
-    def run(mode: str) -> list[str]:
-        done = subprocess.run([sys.executable, "-W", "ignore", str(script), mode], env=env, capture_output=True,
-                              text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done.stdout.split()
-
-    assert run("compile") == ["7.0"]
-    assert run("link") == ["5.0", "1", "True", "raised", "negative"]
-    assert run("plain") == ["7.0", "1", "5.0", "1"]
+    assert _run(tmp_path, _BITCODE, "compile") == ["7.0"]
+    assert _run(tmp_path, _BITCODE, "link") == ["5.0", "1", "True", "raised", "negative"]
+    assert _run(tmp_path, _BITCODE, "plain") == ["7.0", "1", "5.0", "1"]
