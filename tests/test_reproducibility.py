@@ -57,3 +57,31 @@ def test_cold_and_warm_compile_caches_give_the_same_fit(demo: SimulatedDataset, 
         for name in post_a.data_vars:
             np.testing.assert_array_equal(post_a[name].values, post_b[name].values, err_msg=name)
         np.testing.assert_array_equal(a["sample_stats"]["diverging"].values, b["sample_stats"]["diverging"].values)
+
+
+def test_new_data_fit_with_another_data_sets_caches_is_the_cold_fit(demo: SimulatedDataset, tmp_path: Path) -> None:
+    """A refit on new data compiles the logp function anew but takes the ops that do not hold the
+    data from the caches (numba's cache keeps them as bitcode and the compile links them in, see
+    mediamix.inference.machine_code): it must give the draws a fit from empty caches gives."""
+    config = tmp_path / "config.toml"
+    config.write_text(dump_config(parse_config(demo.config)))
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    demo.data.to_csv(old, index=False)
+    target = parse_config(demo.config).data.target
+    changed = demo.data.copy()
+    changed[target] = changed[target] * 1.05 + np.random.default_rng(3).normal(0.0, 1.0, len(changed))
+    changed.to_csv(new, index=False)
+
+    shared = tmp_path / "shared"  # filled by the old data's fit
+    _fit(old, config, tmp_path / "old", shared, "nutpie")
+    _fit(new, config, tmp_path / "reused", shared, "nutpie")
+    _fit(new, config, tmp_path / "fresh", tmp_path / "empty", "nutpie")
+
+    with xr.open_datatree(tmp_path / "reused" / POSTERIOR_FILE) as a, \
+            xr.open_datatree(tmp_path / "fresh" / POSTERIOR_FILE) as b:
+        post_a, post_b = a["posterior"].to_dataset(), b["posterior"].to_dataset()
+        for name in post_a.data_vars:
+            np.testing.assert_array_equal(post_a[name].values, post_b[name].values, err_msg=name)
+    old_summary = json.loads((tmp_path / "old" / SUMMARY_FILE).read_text())
+    new_summary = json.loads((tmp_path / "reused" / SUMMARY_FILE).read_text())
+    assert old_summary["channels"] != new_summary["channels"]  # the new data were read
