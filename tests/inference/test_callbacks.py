@@ -346,3 +346,12 @@ def test_saves_wait_for_the_cache_folders_lock(tmp_path) -> None:  # type: ignor
     job.kill()
     assert saved.read_text() == "yes"
     assert any("locked-save" in name and name.endswith(".nbi") for name in os.listdir(tmp_path))
+
+
+def test_the_functions_warm_runs_call_keep_object_code_in_numbas_cache() -> None:
+    """The graph's function and the callbacks are cached as object code (a warm run loads and calls
+    them); the ops as bitcode (machine_code): the graph's function is found by its name."""
+    with pytensor.config.change_flags(numba__fastmath=False):
+        target, _ = _uncompiled_logp_target(_regression(0.5))
+    assert target.name in samplers._OBJECT_CODE
+    assert set(callbacks.SOURCES) <= samplers._OBJECT_CODE
