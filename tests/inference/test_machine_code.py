@@ -251,3 +251,75 @@ def test_ops_cached_as_bitcode_link_into_new_callers_with_or_without_the_block(t
     assert _run(tmp_path, _BITCODE, "compile") == ["7.0"]
     assert _run(tmp_path, _BITCODE, "link") == ["5.0", "1", "True", "raised", "negative"]
     assert _run(tmp_path, _BITCODE, "plain") == ["7.0", "1", "5.0", "1"]
+
+
+_MIXED = textwrap.dedent("""
+    import sys
+    import numba
+    import numpy as np
+    from mediamix.inference import machine_code
+
+    NO_WRAPPERS = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True, cache=True)
+
+    @numba.njit(**NO_WRAPPERS)
+    def op1(x):
+        if x > 100.0:
+            print("op1 sees", x)  # needs op1's environment
+        if x < 0:
+            raise ValueError("negative")
+        return (np.arange(3.0) * x).sum()
+
+    @numba.njit(**NO_WRAPPERS)
+    def op2(x):
+        return op1(x) + (np.arange(4.0) + x).sum()  # op1 linked into op2
+
+    @numba.njit(**NO_WRAPPERS)
+    def graph(x):
+        return op1(x) * 10.0 + op2(x)  # kept as object code
+
+    @numba.cfunc("float64(float64)", cache=True)
+    def callback(x):  # not among the names kept: bitcode, made into machine code when loaded
+        return op2(x) - 0.5
+
+    keep = frozenset({"graph"})
+    with machine_code.machine_code_on_demand(object_code_for=keep):
+        if sys.argv[1] == "load":  # graph (object) and the ops (bitcode) linked into one new caller
+            @numba.njit
+            def caller(x):
+                return graph(x) + op1(x) + op2(x)
+
+            print(caller(1.0), caller(200.0))
+            try:
+                caller(-1.0)
+            except ValueError as err:
+                print("raised", err)
+        else:
+            @numba.njit
+            def first(x):
+                return graph(x) + op2(x)
+
+            print(first(1.0))
+        print(callback.ctypes(2.0))
+""")
+
+
+def test_object_and_bitcode_functions_link_into_one_caller_and_a_bitcode_callback_runs(tmp_path: Path) -> None:
+    """From a second review: the graph's object code and two ops' bitcode (one linked into the
+    other) in one new caller, printing (an op's environment) and raising through it; a C callback
+    outside ``object_code_for`` is cached as bitcode and still runs."""
+    def op1(x: float) -> float:  # the script's functions in plain Python
+        return sum(i * x for i in range(3))
+
+    def op2(x: float) -> float:
+        return op1(x) + sum(i + x for i in range(4))
+
+    def graph(x: float) -> float:
+        return op1(x) * 10.0 + op2(x)
+
+    def caller(x: float) -> float:
+        return graph(x) + op1(x) + op2(x)
+
+    assert _run(tmp_path, _MIXED, "compile") == [str(graph(1.0) + op2(1.0)), str(op2(2.0) - 0.5)]
+    printed = ["op1", "sees", "200.0"] * 4  # op1 runs 4 times in caller: twice through graph, once through op2
+    assert _run(tmp_path, _MIXED, "load") == [*printed, str(caller(1.0)), str(caller(200.0)), "raised", "negative",
+                                              str(op2(2.0) - 0.5)]
