@@ -107,39 +107,6 @@ def test_outside_the_block_nothing_waits() -> None:
     assert not getattr(_library(plain), "_mediamix_waiting", False)
 
 
-_CACHED = textwrap.dedent("""
-    import sys
-    import numba
-    from mediamix.inference import machine_code
-
-    @numba.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True)
-    def inner(x):
-        if x < 0:
-            raise ValueError("negative")
-        return x * 3.0
-
-    @numba.njit(cache=True)
-    def outer(x):
-        return inner(x) + 1.0
-
-    if sys.argv[1] == "compile":
-        with machine_code.machine_code_on_demand():
-            print(outer(2.0), sum(outer.stats.cache_misses.values()), machine_code.deferred_count() > 0)
-    else:
-        print(outer(2.0), sum(outer.stats.cache_hits.values()))
-        try:
-            outer(-1.0)
-        except ValueError as err:
-            print("raised", err)
-""")
-
-
-def test_a_cached_function_compiled_inside_loads_and_runs_in_a_fresh_process(tmp_path: Path) -> None:
-    """The object code numba saves is made on demand; a fresh process loads it, without the block."""
-    assert _run(tmp_path, _CACHED, "compile") == ["7.0", "1", "True"]
-    assert _run(tmp_path, _CACHED, "load") == ["7.0", "1", "raised", "negative"]
-
-
 def test_other_numba_versions_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(machine_code, "CHECKED_NUMBA", ())
     assert not machine_code._supported()
@@ -203,7 +170,7 @@ def test_a_waiting_environment_is_set_when_a_cached_caller_defines_it(tmp_path: 
     assert _run(tmp_path, _FORKED_CACHE) == ["inner", "sees", "1.0", "3.0", "1"]
 
 
-_BITCODE = textwrap.dedent("""
+_CACHED = textwrap.dedent("""
     import sys
     import numba
     from mediamix.inference import machine_code
@@ -218,10 +185,10 @@ _BITCODE = textwrap.dedent("""
     def graph(x):
         return op(x) + 1.0
 
-    keep = frozenset({"graph"})
+    keep = frozenset({"graph"}) if sys.argv[2] == "bitcode" else None  # None: everything as object code
     if sys.argv[1] == "compile":
         with machine_code.machine_code_on_demand(object_code_for=keep):
-            print(graph(2.0))
+            print(graph(2.0), machine_code.deferred_count() > 0)
     elif sys.argv[1] == "link":  # a new caller links the op loaded from the cache
         with machine_code.machine_code_on_demand(object_code_for=keep):
             @numba.njit
@@ -230,7 +197,7 @@ _BITCODE = textwrap.dedent("""
 
             print(user(2.0), sum(op.stats.cache_hits.values()))
             (result,) = op.overloads.values()
-            print(getattr(result.library, "_mediamix_waiting", False))  # bitcode: linked, no machine code
+            print(getattr(result.library, "_mediamix_waiting", False))  # bitcode waits; object code never
             try:
                 user(-1.0)
             except ValueError as err:
@@ -244,13 +211,16 @@ _BITCODE = textwrap.dedent("""
 """)
 
 
-def test_ops_cached_as_bitcode_link_into_new_callers_with_or_without_the_block(tmp_path: Path) -> None:
-    """With ``object_code_for``, a function outside it is cached as bitcode (no machine code made to
-    save it): a later process links it into a new caller inside the block without machine code,
-    or outside the block gets numba's own finalization; the named function keeps object code."""
-    assert _run(tmp_path, _BITCODE, "compile") == ["7.0"]
-    assert _run(tmp_path, _BITCODE, "link") == ["5.0", "1", "True", "raised", "negative"]
-    assert _run(tmp_path, _BITCODE, "plain") == ["7.0", "1", "5.0", "1"]
+@pytest.mark.parametrize("kind", ["object", "bitcode"])
+def test_a_cached_op_links_into_new_callers_with_or_without_the_block(tmp_path: Path, kind: str) -> None:
+    """A function compiled inside the block is saved to numba's cache (the machine code made for
+    it, or, outside ``object_code_for``, as bitcode without any); a fresh process links it into a
+    new caller inside the block (bitcode: still without machine code) and raises through it, and
+    outside the block loads it as numba does. The named function keeps object code."""
+    assert _run(tmp_path, _CACHED, "compile", kind) == ["7.0", "True"]
+    waits = str(kind == "bitcode")
+    assert _run(tmp_path, _CACHED, "link", kind) == ["5.0", "1", waits, "raised", "negative"]
+    assert _run(tmp_path, _CACHED, "plain", kind) == ["7.0", "1", "5.0", "1"]
 
 
 _MIXED = textwrap.dedent("""
