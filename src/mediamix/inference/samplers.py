@@ -141,9 +141,11 @@ class NutpieSampler:
 #   (``ForkedJob.tell_done``), and the helper stops and compiles the expand function and both
 #   callbacks (for the return types their functions most likely have: a callback needs the types
 #   only) while this process waits: the tail where the second CPU was idle. numba
-#   compiles an op only once it has inferred the types of everything before it; the exact argument
-#   types of every op come from a third, short-lived process that runs numba's type inference alone
-#   (``mediamix.inference.typing_probe``). The helper saves only what it was asked for, and while it
+#   compiles an op only once it has inferred the types of everything before it; the helper reads
+#   the exact argument types of every op off the graph (``mediamix.inference.op_signatures``, in
+#   milliseconds), or, where it cannot (another PyTensor), a third, short-lived process runs numba's
+#   type inference alone (``mediamix.inference.typing_probe``, 1.3-2.5 s on the demo, during which
+#   the helper waited). The helper saves only what it was asked for, and while it
 #   runs both processes save under one lock (``mediamix.inference.cache_saves``: numba's saves are
 #   not safe from two processes at once). If a helper fails or is not started, this process
 #   compiles everything itself; the compiled code is the same either way.
@@ -348,16 +350,19 @@ class _NutpieCompile:
             saving = cache_saves.save_only()
             logp_target, logp_globals = callbacks.describe_target(logp_pt.vm.jit_fn,
                                                                   callbacks.argument_types(shared_data, logp_keys))
-            # A process of its own finds which ops the logp function calls, with which types; with them
-            # this one compiles those ops from the last one back, until this process (compiling them
-            # from the first one on) is done with the logp function and says so.
-            prober = ForkedJob(functools.partial(_find_ops, logp_target, logp_globals))
-            try:  # until this process is done with the logp function
-                found = prober.wait(timeout=120, until=parent_is_done)
-            finally:
-                prober.kill()
-            if found is not None:
-                _compile_ops_from_the_end(pickle.loads(found), logp_globals, saving)  # noqa: S301 - our own child's
+            # Which ops the logp function calls, with which types, read off the graph (op_signatures);
+            # with them this process compiles those ops from the last one back, until this process
+            # (compiling them from the first one on) is done with the logp function and says so.
+            calls = _graph_calls(logp_pt, logp_target, logp_globals)
+            if calls is None:  # not the graph's function line for line (another PyTensor): numba's type inference
+                prober = ForkedJob(functools.partial(_find_ops, logp_target, logp_globals))
+                try:  # until this process is done with the logp function
+                    found = prober.wait(timeout=120, until=parent_is_done)
+                finally:
+                    prober.kill()
+                calls = None if found is None else pickle.loads(found)  # noqa: S301 - our own child's
+            if calls is not None:
+                _compile_ops_from_the_end(calls, logp_globals, saving)
             # Then the expand function and both callbacks (what this process waits for, once done with
             # the logp function): the callbacks for the return types their functions most likely have
             # (C arrays), as they need the types only.
@@ -381,6 +386,18 @@ class _NutpieCompile:
             self.helper = ForkedJob(compile_ahead)
         except OSError:  # out of processes or memory: compile here
             self.helper = None
+
+
+def _graph_calls(function: Any, target: Any, globals_: dict[str, Any]) -> list[tuple[str, tuple[Any, ...]]] | None:
+    """The ops ``target`` (PyTensor ``function``'s graph function) calls and their argument types,
+    read off its graph (:func:`mediamix.inference.op_signatures.graph_calls`); None if it cannot be."""
+    from mediamix.inference.op_signatures import graph_calls
+
+    fgraph = function.maker.fgraph
+    schedule = getattr(function.maker.linker, "schedule", None)
+    if schedule is None:
+        return None
+    return graph_calls(fgraph, schedule(fgraph), target.src, globals_, target.argtypes)
 
 
 def _find_ops(target: Any, globals_: dict[str, Any], report: Callable[[bytes], None]) -> None:
