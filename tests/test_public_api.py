@@ -42,7 +42,7 @@ def test_errors_subclass_builtins() -> None:
 
 
 def test_import_does_not_load_the_heavy_libraries() -> None:
-    heavy = ["pymc", "pytensor", "arviz", "matplotlib", "nutpie"]
+    heavy = ["pymc", "pytensor", "arviz", "matplotlib", "nutpie", "scipy.stats", "scipy.optimize"]
     code = f"import sys, mediamix; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

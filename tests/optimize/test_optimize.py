@@ -673,7 +673,7 @@ def _failing_minimize(fun, x0, **kwargs) -> OptimizeResult:
 
 
 def test_a_solver_failure_is_flagged_and_warned_about(two_channels: MediaResponse, monkeypatch) -> None:
-    monkeypatch.setattr(importlib.import_module("mediamix.optimize.solve"), "minimize", _failing_minimize)
+    monkeypatch.setattr(importlib.import_module("scipy.optimize"), "minimize", _failing_minimize)  # solve imports it when called
     ev, problem = evaluator(two_channels), BudgetProblem(budget=80.0, weeks=8)
     with pytest.warns(RuntimeWarning, match=r"stopped without converging after 500 iterations "
                                             r"\(Iteration limit reached\).*not a verified optimum"):
@@ -687,7 +687,7 @@ def test_a_solver_failure_is_flagged_and_warned_about(two_channels: MediaRespons
 
 
 def test_a_scenario_warns_once_about_the_budget_it_returns(two_channels: MediaResponse, monkeypatch) -> None:
-    monkeypatch.setattr(importlib.import_module("mediamix.optimize.solve"), "minimize", _failing_minimize)
+    monkeypatch.setattr(importlib.import_module("scipy.optimize"), "minimize", _failing_minimize)  # solve imports it when called
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = minimum_budget_for_kpi(evaluator(two_channels), BudgetProblem(budget=50.0, weeks=8),
