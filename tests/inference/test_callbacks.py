@@ -77,6 +77,32 @@ def test_the_callback_gives_the_pytensor_functions_values() -> None:
     np.testing.assert_array_equal(grad, expected_grad)
 
 
+def test_the_shapes_are_measured_at_the_samplers_initial_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """nutpie makes a second initial-point function only for a point to measure shapes at; the
+    sampler's own, made first, gives one: one such function per compile, the same shapes as nutpie's."""
+    import pymc.initial_point
+
+    made = []
+    make = pymc.initial_point.make_initial_point_fn
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(kwargs)
+        return make(*args, **kwargs)
+
+    with pm.Model() as model:  # a vector, a matrix and a deterministic: shapes that matter
+        a = pm.Normal("a", 0, 1, shape=3)
+        b = pm.HalfNormal("b", 1, shape=(2, 3))
+        pm.Deterministic("c", a * b)
+        pm.Normal("y", (a * b).sum(), 1, observed=0.5)
+    monkeypatch.setattr(pymc.initial_point, "make_initial_point_fn", counting)
+    ours = compile_nutpie(model, reuse=False)
+    assert len(made) == 1
+    monkeypatch.setattr(pymc.initial_point, "make_initial_point_fn", make)
+    theirs = _nutpies_own(model)
+    assert ours._n_dim == theirs._n_dim == 9
+    assert [tuple(s) for s in ours._shapes.values()] == [tuple(theirs._shapes[n]) for n in ours._shapes]
+
+
 def test_a_callback_is_shared_by_models_with_the_same_types() -> None:
     """The data are constants of the models' functions, not of the callbacks calling them."""
     steps = []

@@ -263,12 +263,13 @@ class _NutpieCompile:
         replaced = {"_make_functions": self.make_functions, "make_user_data": self.make_user_data,
                     "_make_c_logp_func": self.logp_callback, "_make_c_expand_func": self.expand_callback,
                     "uuid4": self.shared_key,
-                    "_compute_shapes": without_c_vm_when_called(self.own["_compute_shapes"])}  # python_vm
+                    "_compute_shapes": without_c_vm_when_called(self.compute_shapes)}  # python_vm
         for name, step in replaced.items():
             setattr(self.ncp, name, step)
         # nutpie imports PyMC's make_initial_point_fn when it compiles: the module's own is replaced meanwhile.
         self.initial_point = pymc.initial_point, pymc.initial_point.make_initial_point_fn
-        pymc.initial_point.make_initial_point_fn = without_c_vm_when_called(self.initial_point[1])
+        pymc.initial_point.make_initial_point_fn = without_c_vm_when_called(self.make_initial_point_fn)
+        self.initial_point_fn: Callable[..., Any] | None = None  # the sampler's, made first
         # Machine code only for the functions that run on their own or are cached (machine_code).
         self.locked.enter_context(machine_code_on_demand(object_code_for=_OBJECT_CODE))
         return self
@@ -281,6 +282,38 @@ class _NutpieCompile:
         if self.helper is not None:
             self.helper.kill()
         self.locked.close()
+
+    def make_initial_point_fn(self, *args: Any, **kwargs: Any) -> Any:
+        function = self.initial_point[1](*args, **kwargs)
+        if self.initial_point_fn is None and kwargs.get("return_transformed"):
+            self.initial_point_fn = function
+        return function
+
+    def compute_shapes(self, model: Any) -> Any:
+        """nutpie's shape measuring, at the point of the initial-point function made for sampling.
+
+        nutpie makes a second initial-point function (~0.15-0.3 s of a cold compile) only to have a
+        point of the right shapes; the sampler's own, made just before, gives one (its jitter changes
+        the values, not the shapes).
+        """
+        import pymc.initial_point
+
+        first = self.initial_point_fn
+        if first is None:
+            return self.own["_compute_shapes"](model)
+        make = pymc.initial_point.make_initial_point_fn
+
+        def reuse(*args: Any, **kwargs: Any) -> Any:
+            if not args and kwargs.keys() == {"model", "return_transformed"} and kwargs["model"] is model \
+                    and kwargs["return_transformed"] is True:
+                return first
+            return make(*args, **kwargs)
+
+        pymc.initial_point.make_initial_point_fn = reuse
+        try:
+            return self.own["_compute_shapes"](model)
+        finally:
+            pymc.initial_point.make_initial_point_fn = make
 
     def make_functions(self, *args: Any, **kwargs: Any) -> Any:
         # var_names=[]: the expand function returns the unconstrained values only (no free variable on
