@@ -10,8 +10,9 @@ function is PyTensor's generated source, one line per node, and each node's outp
 op and its inputs' numba types:
 
 - a native scalar (``ScalarType``) output is that dtype's numba scalar;
-- a tensor output is a new C-contiguous array, unless the op says it is a view of an input or
-  writes into one (its ``view_map``/``destroy_map``): then it is the input's type, or for
+- a tensor output of an op known to allocate one (elemwise loops, reductions, joins, allocs) is a
+  new C-contiguous array; one the op says is a view of an input or written into it (its
+  ``view_map``/``destroy_map``) is the input's type for elemwise loops and ``IncSubtensor``, or for
   ``DimShuffle`` the layout PyTensor's numba code gives it (``_dimshuffle_out_layout``; ``A`` for
   its ``as_strided`` special cases), for ``Subtensor`` numba's own typing of the indexing and for
   ``Split`` numba's typing of the slice ``np.split`` takes;
@@ -20,8 +21,11 @@ op and its inputs' numba types:
 - the graph's inputs have the caller's types; constants are globals of the function, which numba
   types read-only.
 
-Outputs no rule covers are unknown, and the calls that take them are left out: the helper compiles
-fewer ops, nothing more. On the demo model, the multiplicative and Student-t models and one with a
+Outputs no rule covers are unknown (other ops: sorts, cumulative sums and linear algebra return
+views or Fortran-ordered arrays, found in review), and the calls that take them are left out: the
+helper compiles fewer ops, nothing more. A line is matched to its node by the node's text and by
+the names of its inputs; anything unforeseen (an exception) gives None, as a source that does not
+match does. On the demo model, the multiplicative and Student-t models and one with a
 transform of each kind, every call and every argument type is the typing probe's, in the same order
 (``tests/inference/test_op_signatures.py``; 76-203 calls, read in 0.02-0.06 s, plus ~0.3 s for
 numba's typing context the first time, where the probe took 2.4-8.4 s). A wrong type would only
@@ -50,12 +54,22 @@ def graph_calls(fgraph: Any, order: list[Any], src: str, globals_: dict[str, Any
     ``order`` is the node order the function was generated from (the linker's schedule of
     ``fgraph``). None when ``src`` is not that graph's function, line for line.
     """
-    nodes = _aligned(order, src)
+    try:
+        return _graph_calls(fgraph, order, src, globals_, argtypes)
+    except Exception:  # noqa: BLE001 - a graph no rule foresaw: numba's own type inference instead
+        return None
+
+
+def _graph_calls(fgraph: Any, order: list[Any], src: str, globals_: dict[str, Any],
+                 argtypes: tuple[Any, ...]) -> list[tuple[str, tuple[Any, ...]]] | None:
     params = _DEF.match(src.lstrip().splitlines()[0]) if src.strip() else None
-    if nodes is None or params is None:
+    if params is None:
         return None
     names = _split(params["params"])
     if len(names) != len(argtypes) or len(names) != len(fgraph.inputs):
+        return None
+    nodes = _aligned(order, src, dict(zip(fgraph.inputs, names)), globals_)
+    if nodes is None:
         return None
     known: dict[str, Any] = dict(zip(names, argtypes))
     calls: list[tuple[str, tuple[Any, ...]]] = []
@@ -83,8 +97,14 @@ def _split(names: str) -> list[str]:
     return [n.strip() for n in names.split(",") if n.strip()]
 
 
-def _aligned(order: list[Any], src: str) -> list[tuple[Any, re.Match[str]]] | None:
-    """Each node with its line of ``src`` (``outs = fn(ins)``, after the node as a comment)."""
+def _aligned(order: list[Any], src: str, named: dict[Any, str],
+             globals_: dict[str, Any]) -> list[tuple[Any, re.Match[str]]] | None:
+    """Each node with its line of ``src`` (``outs = fn(ins)``, after the node as a comment).
+
+    ``named``: the graph's inputs by their names in ``src``. Each line must print its node, and each
+    of its inputs must be the name the graph's input or an earlier line gave that variable, or a
+    global (a constant): the same text for two nodes is not enough (found in review).
+    """
     lines = src.splitlines()
     found: list[tuple[Any, re.Match[str]]] = []
     comment: list[str] = []
@@ -101,9 +121,13 @@ def _aligned(order: list[Any], src: str) -> list[tuple[Any, re.Match[str]]] | No
             return None
         node = order[len(found)]
         expected = [c.strip() for c in indent(str(node), "# ").splitlines()]
-        if comment != expected or len(_split(match["outs"])) != len(node.outputs) \
-                or len(_split(match["ins"])) != len(node.inputs):
+        ins, outs = _split(match["ins"]), _split(match["outs"])
+        if comment != expected or len(outs) != len(node.outputs) or len(ins) != len(node.inputs):
             return None
+        for variable, name in zip(node.inputs, ins):
+            if named.get(variable, name) != name or (variable not in named and name not in globals_):
+                return None
+        named.update(zip(node.outputs, outs))
         found.append((node, match))
         comment = []
     return found if len(found) == len(order) else None
@@ -147,8 +171,9 @@ def _output_types(node: Any, args: tuple[Any, ...]) -> list[Any]:
         elif i < len(reduced) and reduced[i] is not None:  # a reduction fused into an elemwise loop
             cast = np.dtype(reduced[i][3]) != np.dtype(kind.dtype)
             results.append(types.Array(numba.from_dtype(np.dtype(kind.dtype)), kind.ndim, "C" if cast else "A"))
-        elif i not in aliased:
-            results.append(types.Array(numba.from_dtype(np.dtype(kind.dtype)), kind.ndim, "C"))
+        elif i not in aliased:  # a new array, from the ops known to make C-contiguous ones
+            fresh = isinstance(op, _fresh_c_ops())
+            results.append(types.Array(numba.from_dtype(np.dtype(kind.dtype)), kind.ndim, "C") if fresh else None)
         else:
             results.append(_alias_type(node, i, args[aliased[i][0]] if aliased[i] else None))
     return results
@@ -170,9 +195,32 @@ def _alias_type(node: Any, i: int, source: Any) -> Any:
         return _subtensor_type(op, node, source)
     if isinstance(op, Split):  # np.split: ary[slice, ..., slice] per piece
         return _getitem_type(source, types.UniTuple(types.slice2_type, source.ndim))
-    if i in getattr(op, "destroy_map", {}) and i not in getattr(op, "view_map", {}):
-        return source  # written in place: the input's own array
+    if isinstance(op, _in_place_ops()) and i in getattr(op, "destroy_map", {}) and i not in getattr(op, "view_map", {}):
+        return source  # written in place: the input's own array (linear algebra ops copy instead, found in review)
     return None
+
+
+def _fresh_c_ops() -> tuple[type, ...]:
+    """Ops whose numba code returns new C-contiguous arrays (others, e.g. sorts, cumulative sums and
+    linear algebra, may return views or Fortran-ordered arrays: found in review)."""
+    from pytensor.tensor.basic import Alloc, Join, MakeVector, TensorFromScalar
+    from pytensor.tensor.elemwise import CAReduce, Elemwise
+    from pytensor.tensor.rewriting.fused_elemwise import FusedElemwise
+    from pytensor.tensor.rewriting.scalarize import ScalarizedElemwise, ScalarizedJoin
+    from pytensor.tensor.shape import Shape
+
+    return (Elemwise, FusedElemwise, ScalarizedElemwise, ScalarizedJoin, CAReduce, Alloc, Join, MakeVector,
+            TensorFromScalar, Shape)
+
+
+def _in_place_ops() -> tuple[type, ...]:
+    """Ops whose numba code returns the input they write into."""
+    from pytensor.tensor.elemwise import Elemwise
+    from pytensor.tensor.rewriting.fused_elemwise import FusedElemwise
+    from pytensor.tensor.rewriting.scalarize import ScalarizedElemwise
+    from pytensor.tensor.subtensor import IncSubtensor
+
+    return (Elemwise, FusedElemwise, ScalarizedElemwise, IncSubtensor)
 
 
 def _dimshuffle_type(op: Any, node: Any, source: Any) -> Any:
