@@ -204,6 +204,32 @@ def test_a_helper_compiles_the_expand_function_and_both_callbacks(empty_numba_ca
 
 
 @forking
+def test_the_helper_reads_the_ops_types_off_the_graph_without_the_probe(empty_numba_cache, helpers, tmp_path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The helper (a fork: the patches below are its own too) hands the ops read off the graph to
+    its compile from the end at once; the typing probe is never started."""
+    probe_marker, calls_file = tmp_path / "probed", tmp_path / "calls"
+    compile_from_end = samplers._compile_ops_from_the_end
+
+    def probe(*args, **kwargs):  # type: ignore[no-untyped-def]
+        probe_marker.touch()
+        raise AssertionError("the probe ran")
+
+    def from_the_end(calls, globals_, saving):  # type: ignore[no-untyped-def]
+        calls_file.write_text(str(len(calls)))
+        return compile_from_end(calls, globals_, saving)
+
+    monkeypatch.setattr(samplers, "_find_ops", probe)
+    monkeypatch.setattr(samplers, "_compile_ops_from_the_end", from_the_end)
+    model = _regression(1.25)
+    compiled = compile_nutpie(model, reuse=False)
+    assert len(helpers) == 1
+    assert not probe_marker.exists()
+    assert int(calls_file.read_text()) >= 5
+    _assert_same_draws(compiled, _nutpies_own(model), model)
+
+
+@forking
 def test_a_failed_helper_costs_only_time(empty_numba_cache, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from mediamix.helper_processes import ForkedJob
 

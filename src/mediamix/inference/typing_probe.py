@@ -10,6 +10,10 @@ the 76 signatures it finds are those the compile then uses (``tests/inference/te
 
 It changes numba's dispatchers for the rest of the process (they answer typing questions without
 compiled code), so it is run in a process of its own that ends right after.
+
+The compile helper now reads the same types off the PyTensor graph
+(:mod:`mediamix.inference.op_signatures`, milliseconds instead of seconds); this probe is what it
+falls back on when the graph's function cannot be read line for line (another PyTensor).
 """
 
 from __future__ import annotations
