@@ -27,6 +27,7 @@ import xarray as xr
 from mediamix.errors import SamplingError
 from mediamix.helper_processes import ForkedJob, may_fork, parent_is_done
 from mediamix.inference import cache_saves, callbacks, compiled_models
+from mediamix.inference.compiler_bookkeeping import lean_compiles
 from mediamix.inference.machine_code import machine_code_on_demand
 from mediamix.inference.python_vm import without_c_vm_when_called
 from mediamix.inference.rewrite_cache import rewrites_cached
@@ -131,6 +132,8 @@ class NutpieSampler:
 #   (:mod:`mediamix.inference.machine_code`): an op's implementation, its scalar kernels and numba's
 #   array helpers are linked as IR into their callers and compiled there; their own machine code was
 #   1.4 s of a one-process cold compile of the demo;
+# - numba skips its LLVM-lock events and refreshes its contexts only when something new was
+#   registered (:mod:`mediamix.inference.compiler_bookkeeping`): ~1.3 s of a one-process cold compile;
 # - PyMC's initial-point function and nutpie's shape function compile without a C compiler
 #   (:mod:`mediamix.inference.python_vm`), which spares building PyTensor's C VM with g++ on empty caches;
 # - on a cold compile with a CPU to spare, a forked helper (``mediamix.helper_processes``) works
@@ -272,6 +275,8 @@ class _NutpieCompile:
         self.initial_point_fn: Callable[..., Any] | None = None  # the sampler's, made first
         # Machine code only for the functions that run on their own or are cached (machine_code).
         self.locked.enter_context(machine_code_on_demand(object_code_for=_OBJECT_CODE))
+        # Without numba's LLVM-lock events and idle context refreshes (compiler_bookkeeping).
+        self.locked.enter_context(lean_compiles())
         return self
 
     def __exit__(self, *exc: object) -> None:
