@@ -221,9 +221,13 @@ def test_the_helper_reads_the_ops_types_off_the_graph_without_the_probe(empty_nu
 
     monkeypatch.setattr(samplers, "_find_ops", probe)
     monkeypatch.setattr(samplers, "_compile_ops_from_the_end", from_the_end)
+    # This process imports what the diagnostics need while the helper compiles, once it runs.
+    imported_with_helpers: list[int] = []
+    monkeypatch.setattr(samplers.diagnostics, "import_statistics", lambda: imported_with_helpers.append(len(helpers)))
     model = _regression(1.25)
     compiled = compile_nutpie(model, reuse=False)
     assert len(helpers) == 1
+    assert imported_with_helpers == [1]
     assert not probe_marker.exists()
     assert int(calls_file.read_text()) >= 5
     _assert_same_draws(compiled, _nutpies_own(model), model)

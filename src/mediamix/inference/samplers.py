@@ -26,7 +26,7 @@ import xarray as xr
 
 from mediamix.errors import SamplingError
 from mediamix.helper_processes import ForkedJob, may_fork, parent_is_done
-from mediamix.inference import cache_saves, callbacks, compiled_models
+from mediamix.inference import cache_saves, callbacks, compiled_models, diagnostics
 from mediamix.inference.compiler_bookkeeping import lean_compiles
 from mediamix.inference.machine_code import machine_code_on_demand
 from mediamix.inference.python_vm import without_c_vm_when_called
@@ -424,6 +424,10 @@ class _NutpieCompile:
             self.helper = ForkedJob(compile_ahead)
         except OSError:  # out of processes or memory: compile here
             self.helper = None
+            return
+        # What this process would import on one CPU after sampling, it imports now: the two processes
+        # share the ops, so the helper compiles more of them meanwhile and the fit waits half as long.
+        diagnostics.import_statistics()
 
 
 def _graph_calls(function: Any, target: Any, globals_: dict[str, Any]) -> list[tuple[str, tuple[Any, ...]]] | None:
