@@ -183,3 +183,33 @@ def test_no_fork_on_a_busy_or_single_cpu_machine(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     assert not helper_processes.a_cpu_to_spare()
+
+
+def test_groundwork_is_laid_once_per_block_in_order_and_only_inside_it() -> None:
+    from mediamix.helper_processes import groundwork, lay_groundwork
+
+    done: list[str] = []
+    lay_groundwork()  # outside any block: nothing registered, nothing done
+    with groundwork(lambda: done.append("outer")):
+        with groundwork(lambda: done.append("inner a"), lambda: done.append("inner b")):
+            lay_groundwork()
+            lay_groundwork()  # laid already
+        assert done == ["outer", "inner a", "inner b"]
+        lay_groundwork()  # the outer block's steps were laid with the inner block's
+    assert done == ["outer", "inner a", "inner b"]
+    with groundwork(lambda: done.append("again")):
+        lay_groundwork()
+    assert done[-1] == "again"
+
+
+def test_a_failing_groundwork_step_is_left_for_later_and_the_others_still_run() -> None:
+    from mediamix.helper_processes import groundwork, lay_groundwork
+
+    done: list[str] = []
+
+    def fails() -> None:
+        raise ImportError("no such module")
+
+    with groundwork(fails, lambda: done.append("next")):
+        lay_groundwork()  # does not raise: the work it prepares raises its own error later
+    assert done == ["next"]

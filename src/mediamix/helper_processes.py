@@ -10,8 +10,11 @@ unsafe, and it says so at every fork), and with a CPU to spare (:func:`a_cpu_to_
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import ctypes
 import importlib.util
+import logging
 import os
 import select
 import signal
@@ -20,13 +23,15 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = [
-    "CGROUP_CPU_MAX", "HARMLESS_THREAD_MODULES", "PROC_STAT", "ForkedJob", "a_cpu_to_spare", "jax_loaded", "may_fork",
-    "other_threads", "parent_is_done", "running_now", "usable_cpus",
+    "CGROUP_CPU_MAX", "HARMLESS_THREAD_MODULES", "PROC_STAT", "ForkedJob", "a_cpu_to_spare", "groundwork", "jax_loaded",
+    "lay_groundwork", "may_fork", "other_threads", "parent_is_done", "running_now", "usable_cpus",
 ]
+
+_log = logging.getLogger(__name__)
 
 #: Where Linux (cgroup v2) states a container's CPU quota: "max 100000" or e.g. "150000 100000".
 CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
@@ -37,6 +42,50 @@ PROC_STAT = "/proc/stat"
 #: Modules whose threads leave a forked child alone: rich's refresh thread only redraws a spinner
 #: (``mediamix fit`` shows one while it compiles), under rich's own lock; a helper never uses rich.
 HARMLESS_THREAD_MODULES = frozenset({"rich.live"})
+
+
+class _Step:
+    """A groundwork step and whether it has run (shared by the blocks that see it)."""
+
+    __slots__ = ("done", "run")
+
+    def __init__(self, run: Callable[[], object]) -> None:
+        self.run = run
+        self.done = False
+
+
+#: Work this process will do later anyway, registered by :func:`groundwork` for its block.
+_GROUNDWORK: contextvars.ContextVar[tuple[_Step, ...]] = contextvars.ContextVar("mediamix_groundwork", default=())
+
+
+@contextlib.contextmanager
+def groundwork(*steps: Callable[[], object]) -> Iterator[None]:
+    """Register work this process will do later in the block anyway (imports, warm-ups), which it may
+    do early instead (:func:`lay_groundwork`).
+
+    A cold compile with a helper process lays it right after forking the helper: the two processes
+    share the compile's ops as they go, so whatever this process does then, the helper spends
+    compiling ops, and the block waits about half as long for it as when done later on one CPU. A
+    step must be safe to run at any point of the block, and running it early must change no result.
+    """
+    token = _GROUNDWORK.set(_GROUNDWORK.get() + tuple(_Step(step) for step in steps))
+    try:
+        yield
+    finally:
+        _GROUNDWORK.reset(token)
+
+
+def lay_groundwork() -> None:
+    """Run the steps registered by the enclosing :func:`groundwork` blocks that have not run yet, in
+    order; a step that fails is left for later, where the work it prepares raises its own error."""
+    for step in _GROUNDWORK.get():
+        if step.done:
+            continue
+        step.done = True
+        try:
+            step.run()
+        except Exception as err:  # noqa: BLE001 - done again later, where it raises properly
+            _log.debug("groundwork %r left for later: %r", step.run, err)
 
 
 def may_fork() -> bool:

@@ -44,8 +44,9 @@ from mediamix.inference import (
     get_sampler,
     parameter_diagnostics,
 )
-from mediamix.inference.diagnostics import pareto_k_limit
+from mediamix.inference.diagnostics import import_statistics, pareto_k_limit
 from mediamix.analysis import response
+from mediamix.helper_processes import groundwork
 from mediamix.analysis.media import MediaResponse, thin_draws
 from mediamix.model.design import Design, Scales, make_design, model_coords
 from mediamix.optimize import (
@@ -293,15 +294,17 @@ class MMM:
             fit = config.fit
             runner = backend or (get_sampler(fit.sampler) if fit.method == "nuts" else get_approximation(fit.method))
             try:
-                result = runner.sample(
-                    model,
-                    chains=fit.chains,
-                    draws=fit.draws,
-                    tune=fit.tune,
-                    seed=fit.seed,
-                    target_accept=fit.target_accept,
-                    progressbar=progressbar,
-                )
+                # The diagnostics' imports, early where a compile helper lets them (helper_processes).
+                with groundwork(import_statistics):
+                    result = runner.sample(
+                        model,
+                        chains=fit.chains,
+                        draws=fit.draws,
+                        tune=fit.tune,
+                        seed=fit.seed,
+                        target_accept=fit.target_accept,
+                        progressbar=progressbar,
+                    )
             except MediamixError:
                 raise
             except Exception as err:  # a backend's own error: say which backend, keep the cause chained

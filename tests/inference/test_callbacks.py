@@ -11,6 +11,7 @@ import numpy as np
 import pymc as pm
 import pytest
 
+from mediamix.helper_processes import groundwork, lay_groundwork
 from mediamix.inference import cache_saves, callbacks, samplers
 from mediamix.inference.samplers import compile_nutpie
 from mediamix.inference.traced_values import traced_posterior
@@ -221,13 +222,14 @@ def test_the_helper_reads_the_ops_types_off_the_graph_without_the_probe(empty_nu
 
     monkeypatch.setattr(samplers, "_find_ops", probe)
     monkeypatch.setattr(samplers, "_compile_ops_from_the_end", from_the_end)
-    # This process imports what the diagnostics need while the helper compiles, once it runs.
-    imported_with_helpers: list[int] = []
-    monkeypatch.setattr(samplers.diagnostics, "import_statistics", lambda: imported_with_helpers.append(len(helpers)))
+    # This process lays the groundwork it was given while the helper compiles, once it runs, and once.
+    laid: list[int] = []
     model = _regression(1.25)
-    compiled = compile_nutpie(model, reuse=False)
+    with groundwork(lambda: laid.append(len(helpers))):
+        compiled = compile_nutpie(model, reuse=False)
+        lay_groundwork()  # laid already
     assert len(helpers) == 1
-    assert imported_with_helpers == [1]
+    assert laid == [1]
     assert not probe_marker.exists()
     assert int(calls_file.read_text()) >= 5
     _assert_same_draws(compiled, _nutpies_own(model), model)

@@ -147,10 +147,9 @@ def import_statistics() -> None:
     """Import ArviZ's statistics, which :func:`parameter_diagnostics` needs (SciPy's stats come with
     them: 0.3 s on the reference machine, 0.76 s on a slower one).
 
-    A cold nutpie compile with a helper process calls it right after the fork
-    (:mod:`mediamix.inference.samplers`): the two processes share the compile's ops, so what this
-    process spends on the import there, the helper spends compiling ops, and the fit waits about
-    half as long for it as after sampling.
+    ``MMM.fit`` registers it as groundwork (:func:`mediamix.helper_processes.groundwork`): a cold
+    nutpie compile with a helper process runs it right after the fork, where the helper compiles
+    more of the ops meanwhile and the fit waits about half as long for it as after sampling.
     """
     import arviz_stats  # noqa: F401
 

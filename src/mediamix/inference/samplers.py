@@ -25,8 +25,8 @@ from typing import Any, Protocol
 import xarray as xr
 
 from mediamix.errors import SamplingError
-from mediamix.helper_processes import ForkedJob, may_fork, parent_is_done
-from mediamix.inference import cache_saves, callbacks, compiled_models, diagnostics
+from mediamix.helper_processes import ForkedJob, lay_groundwork, may_fork, parent_is_done
+from mediamix.inference import cache_saves, callbacks, compiled_models
 from mediamix.inference.compiler_bookkeeping import lean_compiles
 from mediamix.inference.machine_code import machine_code_on_demand
 from mediamix.inference.python_vm import without_c_vm_when_called
@@ -425,9 +425,9 @@ class _NutpieCompile:
         except OSError:  # out of processes or memory: compile here
             self.helper = None
             return
-        # What this process would import on one CPU after sampling, it imports now: the two processes
-        # share the ops, so the helper compiles more of them meanwhile and the fit waits half as long.
-        diagnostics.import_statistics()
+        # What this process would do on one CPU later anyway (e.g. import ArviZ's statistics for the
+        # diagnostics), it does now: the helper compiles more of the ops meanwhile (helper_processes).
+        lay_groundwork()
 
 
 def _graph_calls(function: Any, target: Any, globals_: dict[str, Any]) -> list[tuple[str, tuple[Any, ...]]] | None:
