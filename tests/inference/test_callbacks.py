@@ -222,14 +222,20 @@ def test_the_helper_reads_the_ops_types_off_the_graph_without_the_probe(empty_nu
 
     monkeypatch.setattr(samplers, "_find_ops", probe)
     monkeypatch.setattr(samplers, "_compile_ops_from_the_end", from_the_end)
-    # This process lays the groundwork it was given while the helper compiles, once it runs, and once.
+    # This process lays the groundwork it was given while the helper compiles, once it runs, and once;
+    # the sampler's initial-point function is made there too (the shapes came from the dims).
+    import pymc.initial_point
+
     laid: list[int] = []
+    make = pymc.initial_point.make_initial_point_fn
+    monkeypatch.setattr(pymc.initial_point, "make_initial_point_fn",
+                        lambda *a, **k: (laid.append(-len(helpers)), make(*a, **k))[1])
     model = _regression(1.25)
     with groundwork(lambda: laid.append(len(helpers))):
         compiled = compile_nutpie(model, reuse=False)
         lay_groundwork()  # laid already
     assert len(helpers) == 1
-    assert laid == [1]
+    assert laid == [1, -1]  # the fit's groundwork, then the initial-point function: both after the fork
     assert not probe_marker.exists()
     assert int(calls_file.read_text()) >= 5
     _assert_same_draws(compiled, _nutpies_own(model), model)

@@ -25,13 +25,14 @@ from typing import Any, Protocol
 import xarray as xr
 
 from mediamix.errors import SamplingError
-from mediamix.helper_processes import ForkedJob, lay_groundwork, may_fork, parent_is_done
+from mediamix.helper_processes import ForkedJob, groundwork, lay_groundwork, may_fork, parent_is_done
 from mediamix.inference import cache_saves, callbacks, compiled_models
 from mediamix.inference.compiler_bookkeeping import lean_compiles
 from mediamix.inference.machine_code import machine_code_on_demand
 from mediamix.inference.python_vm import without_c_vm_when_called
 from mediamix.inference.rewrite_cache import rewrites_cached
 from mediamix.inference.traced_values import traced_posterior
+from mediamix.inference.variable_shapes import shapes_from_dims
 from mediamix.lazy_modules import import_nutpie
 
 __all__ = [
@@ -271,8 +272,8 @@ class _NutpieCompile:
             setattr(self.ncp, name, step)
         # nutpie imports PyMC's make_initial_point_fn when it compiles: the module's own is replaced meanwhile.
         self.initial_point = pymc.initial_point, pymc.initial_point.make_initial_point_fn
-        pymc.initial_point.make_initial_point_fn = without_c_vm_when_called(self.make_initial_point_fn)
-        self.initial_point_fn: Callable[..., Any] | None = None  # the sampler's, made first
+        pymc.initial_point.make_initial_point_fn = self.make_initial_point_fn
+        self.initial_point_fn: _InitialPointLater | None = None  # the sampler's, asked for first
         # Machine code only for the functions that run on their own or are cached (machine_code).
         self.locked.enter_context(machine_code_on_demand(object_code_for=_OBJECT_CODE))
         # Without numba's LLVM-lock events and idle context refreshes (compiler_bookkeeping).
@@ -280,6 +281,8 @@ class _NutpieCompile:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if exc[0] is None and self.initial_point_fn is not None:  # not made as groundwork: made now
+            self.initial_point_fn.make()
         for name, step in self.own.items():
             setattr(self.ncp, name, step)
         module, function = self.initial_point
@@ -289,20 +292,31 @@ class _NutpieCompile:
         self.locked.close()
 
     def make_initial_point_fn(self, *args: Any, **kwargs: Any) -> Any:
-        function = self.initial_point[1](*args, **kwargs)
-        if self.initial_point_fn is None and kwargs.get("return_transformed"):
-            self.initial_point_fn = function
-        return function
+        """PyMC's initial-point function (compiled without PyTensor's C VM, see python_vm); the
+        sampler's, asked for first, is made later (:class:`_InitialPointLater`)."""
+        make = without_c_vm_when_called(self.initial_point[1])
+        if self.initial_point_fn is not None or not kwargs.get("return_transformed"):
+            return make(*args, **kwargs)
+        self.initial_point_fn = _InitialPointLater(functools.partial(make, *args, **kwargs))
+        # Made while a compile helper works, if one is forked (helper_processes.groundwork); else when
+        # the compile ends, or when first called.
+        self.locked.enter_context(groundwork(self.initial_point_fn.make))
+        return self.initial_point_fn
 
     def compute_shapes(self, model: Any) -> Any:
-        """nutpie's shape measuring, at the point of the initial-point function made for sampling.
+        """nutpie's shape measuring: read off the model's dims where they give every shape
+        (:mod:`mediamix.inference.variable_shapes`), so that the initial-point function can be made
+        later; else measured at the point of the initial-point function made for sampling.
 
         nutpie makes a second initial-point function (~0.15-0.3 s of a cold compile) only to have a
-        point of the right shapes; the sampler's own, made just before, gives one (its jitter changes
-        the values, not the shapes).
+        point of the right shapes; the sampler's own gives one (its jitter changes the values, not
+        the shapes).
         """
         import pymc.initial_point
 
+        shapes = shapes_from_dims(model)
+        if shapes is not None:
+            return shapes
         first = self.initial_point_fn
         if first is None:
             return self.own["_compute_shapes"](model)
@@ -428,6 +442,33 @@ class _NutpieCompile:
         # What this process would do on one CPU later anyway (e.g. import ArviZ's statistics for the
         # diagnostics), it does now: the helper compiles more of the ops meanwhile (helper_processes).
         lay_groundwork()
+
+
+class _InitialPointLater:
+    """PyMC's initial-point function for the sampler, made when :meth:`make` is first called (or
+    the function itself).
+
+    nutpie asks for it first thing in a compile, ~0.3-0.4 s of work on one CPU before the compile
+    helper can start (demo, cold). With the shapes read off the dims, nothing needs it before
+    sampling: made right after the helper forks (groundwork), the helper compiles more of the ops
+    meanwhile and the compile waits about half as long for it.
+    """
+
+    def __init__(self, make: Callable[[], Callable[..., Any]]) -> None:
+        self._make: Callable[[], Callable[..., Any]] | None = make
+        self._function: Callable[..., Any] | None = None
+        self._lock = threading.Lock()
+
+    def make(self) -> Callable[..., Any]:
+        """The function, made now if it is not yet."""
+        with self._lock:
+            if self._function is None:
+                assert self._make is not None
+                self._function, self._make = self._make(), None
+            return self._function
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.make()(*args, **kwargs)
 
 
 def _graph_calls(function: Any, target: Any, globals_: dict[str, Any]) -> list[tuple[str, tuple[Any, ...]]] | None:
