@@ -10,7 +10,18 @@ from typer.testing import CliRunner
 
 from mediamix import MMM, simulate
 from mediamix.errors import ConvergenceWarning
+from mediamix.lazy_modules import unloaded_lazy_modules_hidden
 from mediamix.testing import PriorSampler
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Report a failure without loading lazy placeholders (ArviZ registers JAX as one): pytest reads
+    every module's file to show a traceback's source, and a JAX loaded for real in this process
+    stops every later test that forks a helper (``helper_processes.may_fork``), one failure
+    turning into many."""
+    with unloaded_lazy_modules_hidden():
+        yield
 
 
 @pytest.fixture(scope="session")

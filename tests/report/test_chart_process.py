@@ -51,16 +51,30 @@ def _wait_until_ready(helper: chart_process.ChartProcess | None) -> chart_proces
     return helper
 
 
+def _helper_has_answered() -> bool:
+    """Whether the current helper has answered every chart it was asked for, or stopped answering."""
+    helper = chart_process.current()
+    answer = getattr(helper, "_answer", None)
+    if answer is None:
+        return True
+    with answer._received_lock:  # noqa: SLF001
+        received = set(answer._received)  # noqa: SLF001
+    return set(chart_process.CHARTS_THERE) <= received or not answer._thread.is_alive()  # noqa: SLF001
+
+
 @pytest.fixture
 def slow_here(monkeypatch: pytest.MonkeyPatch) -> None:
-    """This process's own charts take 2 s longer, so that the helper answers first (this process
-    draws the helper's charts itself when it is done first)."""
+    """This process's own charts wait until the helper has answered (at most 2 minutes), so that
+    the helper answers first (this process draws the helper's charts itself when it is done first).
+    A fixed delay was not enough on a slow, loaded machine."""
     name = next(name for name in charts.CHARTS if name not in chart_process.CHARTS_THERE)
     draw, here = charts.CHARTS[name], os.getpid()
 
     def slow(data: ReportData) -> bytes:
         if os.getpid() == here:
-            time.sleep(2)
+            deadline = time.monotonic() + 120
+            while not _helper_has_answered() and time.monotonic() < deadline:
+                time.sleep(0.02)
         return draw(data)
 
     monkeypatch.setitem(charts.CHARTS, name, slow)  # type: ignore[index]
