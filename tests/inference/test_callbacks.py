@@ -104,6 +104,24 @@ def test_the_shapes_are_measured_at_the_samplers_initial_point(monkeypatch: pyte
     assert [tuple(s) for s in ours._shapes.values()] == [tuple(theirs._shapes[n]) for n in ours._shapes]
 
 
+def test_an_initial_point_function_that_fails_is_raised_and_leaves_nothing_replaced() -> None:
+    """Made when the compile ends (no helper here), its error comes out of the compile; nutpie's
+    steps, PyMC's maker and numba's refresh are their own again (found in review)."""
+    import nutpie.compile_pymc as ncp
+    import pymc.initial_point
+    from numba.core.base import BaseContext
+
+    steps = {name: getattr(ncp, name) for name in samplers._STEPS}
+    make, refresh = pymc.initial_point.make_initial_point_fn, BaseContext.refresh
+    with pm.Model(coords={"a": range(3)}) as model:
+        pm.Normal("x", dims="a", initval="bogus")  # PyMC takes it, its initial-point function does not
+    with pytest.raises(ValueError, match="bogus"):
+        compile_nutpie(model, reuse=False)
+    assert {name: getattr(ncp, name) for name in samplers._STEPS} == steps
+    assert pymc.initial_point.make_initial_point_fn is make
+    assert BaseContext.refresh is refresh
+
+
 def test_a_callback_is_shared_by_models_with_the_same_types() -> None:
     """The data are constants of the models' functions, not of the callbacks calling them."""
     steps = []

@@ -63,5 +63,8 @@ def test_a_shape_the_dims_do_not_give_leaves_it_to_nutpie() -> None:
         pm.Normal("a", 0, 1, shape=(n,))
     with pm.Model(coords={"part": ["a", "b", "c"]}) as simplex:  # a transform that changes the shape
         pm.Dirichlet("w", np.ones(3), dims="part")
+    with pm.Model(coords={"a": range(3), "b": range(4)}) as contradicting:  # static (None, 5), dims (3, 4)
+        pm.MvNormal("m", mu=np.zeros(5), cov=np.eye(5), dims=("a", "b"))
     assert shapes_from_dims(no_dims) is None
     assert shapes_from_dims(simplex) is None
+    assert shapes_from_dims(contradicting) is None

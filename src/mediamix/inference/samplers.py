@@ -274,6 +274,7 @@ class _NutpieCompile:
         self.initial_point = pymc.initial_point, pymc.initial_point.make_initial_point_fn
         pymc.initial_point.make_initial_point_fn = self.make_initial_point_fn
         self.initial_point_fn: _InitialPointLater | None = None  # the sampler's, asked for first
+        self.thread = threading.get_ident()  # the compiling thread: the one whose groundwork it joins
         # Machine code only for the functions that run on their own or are cached (machine_code).
         self.locked.enter_context(machine_code_on_demand(object_code_for=_OBJECT_CODE))
         # Without numba's LLVM-lock events and idle context refreshes (compiler_bookkeeping).
@@ -281,21 +282,24 @@ class _NutpieCompile:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if exc[0] is None and self.initial_point_fn is not None:  # not made as groundwork: made now
-            self.initial_point_fn.make()
-        for name, step in self.own.items():
-            setattr(self.ncp, name, step)
-        module, function = self.initial_point
-        module.make_initial_point_fn = function
-        if self.helper is not None:
-            self.helper.kill()
-        self.locked.close()
+        try:
+            if exc[0] is None and self.initial_point_fn is not None:  # not made as groundwork: made now
+                self.initial_point_fn.make()  # its error (e.g. a bad initval) is raised here
+        finally:
+            for name, step in self.own.items():
+                setattr(self.ncp, name, step)
+            module, function = self.initial_point
+            module.make_initial_point_fn = function
+            if self.helper is not None:
+                self.helper.kill()
+            self.locked.close()
 
     def make_initial_point_fn(self, *args: Any, **kwargs: Any) -> Any:
         """PyMC's initial-point function (compiled without PyTensor's C VM, see python_vm); the
         sampler's, asked for first, is made later (:class:`_InitialPointLater`)."""
         make = without_c_vm_when_called(self.initial_point[1])
-        if self.initial_point_fn is not None or not kwargs.get("return_transformed"):
+        if self.initial_point_fn is not None or not kwargs.get("return_transformed") \
+                or threading.get_ident() != self.thread:  # (PyMC's function is replaced for every thread)
             return make(*args, **kwargs)
         self.initial_point_fn = _InitialPointLater(functools.partial(make, *args, **kwargs))
         # Made while a compile helper works, if one is forked (helper_processes.groundwork); else when
@@ -453,6 +457,10 @@ class _InitialPointLater:
     sampling: made right after the helper forks (groundwork), the helper compiles more of the ops
     meanwhile and the compile waits about half as long for it.
     """
+
+    # No instance __dict__: nutpie wraps the function with functools.wraps, which copies one (and
+    # with it a reference to the model through the maker) into its wrapper.
+    __slots__ = ("_function", "_lock", "_make")
 
     def __init__(self, make: Callable[[], Callable[..., Any]]) -> None:
         self._make: Callable[[], Callable[..., Any]] | None = make

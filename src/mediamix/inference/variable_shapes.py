@@ -6,8 +6,11 @@ function must exist before anything else of the compile. In a model built by med
 variable with a dimension names its dims, and the dims' lengths are known numbers: the shapes are
 read off them here, and the initial-point function can be made later, while a compile helper
 works (:mod:`mediamix.inference.samplers`). A variable whose shape the dims do not give (no dims
-and a shape not static, a length not a number, or a transform that changes the shape) makes
-:func:`shapes_from_dims` return None: nutpie's own measure then applies.
+and a shape not static, a length not a number, dims that contradict the static part of the
+shape, or a transform that changes the shape) makes :func:`shapes_from_dims` return None: nutpie's
+own measure then applies. Dims whose length contradicts a shape only known by evaluating a graph
+(``shape=x.shape`` with ``dims`` of another length) are not caught: such a model fails in nutpie's
+own compile too, when it samples.
 """
 
 from __future__ import annotations
@@ -40,7 +43,10 @@ def shapes_from_dims(model: Any) -> dict[str, np.ndarray] | None:
         dims = model.named_vars_to_dims.get(dims_of)
         if dims is None or len(dims) != variable.ndim or any(d is None or d not in lengths for d in dims):
             return None
-        return tuple(lengths[d] for d in dims)
+        found = tuple(lengths[d] for d in dims)
+        if any(n is not None and n != length for n, length in zip(static, found, strict=True)):
+            return None  # dims that contradict the static part of the shape: nutpie measures it
+        return found
 
     values_to_rvs = {value: rv for rv, value in model.rvs_to_values.items()}
     shapes: dict[str, np.ndarray] = {}
