@@ -76,9 +76,19 @@ def _changed_numba() -> contextlib.ExitStack | None:
     from numba.core.typing.context import BaseContext as TypingContext
 
     stack = contextlib.ExitStack()
-    for acquire, release in _numba_lock_callbacks():
-        ffi.unregister_lock_callback(acquire, release)
-        stack.callback(ffi.register_lock_callback, acquire, release)
+    # Under llvmlite's own lock: no other thread's LLVM call sees a start event without its end.
+    llvm_lock = ffi.lib._lock._lock
+    with llvm_lock:
+        callbacks = _numba_lock_callbacks()
+        for acquire, release in callbacks:
+            ffi.unregister_lock_callback(acquire, release)
+
+    def register_again() -> None:
+        with llvm_lock:
+            for acquire, release in callbacks:
+                ffi.register_lock_callback(acquire, release)
+
+    stack.callback(register_again)
     for context_class, fingerprint in ((TargetContext, _target_fingerprint), (TypingContext, _typing_fingerprint)):
         own = context_class.__dict__["refresh"]
         context_class.refresh = _refresh_when_changed(own, fingerprint)
