@@ -145,7 +145,7 @@ class ParameterDiagnostics:
 
 def import_statistics() -> None:
     """Import ArviZ's statistics, which :func:`parameter_diagnostics` needs (SciPy's stats come with
-    them: 0.3 s on the reference machine, 0.76 s on a slower one).
+    them: 0.3 s on the reference machine, 0.76-1 s on a slower one).
 
     ``MMM.fit`` registers it as groundwork (:func:`mediamix.helper_processes.groundwork`): a cold
     nutpie compile with a helper process runs it right after the fork, where the helper compiles
