@@ -161,6 +161,71 @@ def _running(tmp_path: Path, *counts: int) -> os.PathLike[str]:
     return Stat()
 
 
+def test_a_job_says_whether_it_has_ended() -> None:
+    go = os.pipe()
+    job = ForkedJob(lambda report: os.read(go[0], 1))  # runs until told to end
+    try:
+        assert not job.ended()
+        os.write(go[1], b"x")
+        deadline = time.monotonic() + 60
+        while not job.ended() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert job.ended()
+        assert job.wait(timeout=1) == b""  # the report is still there to read
+    finally:
+        job.kill()
+        for fd in go:
+            os.close(fd)
+    assert job.ended()
+
+
+def test_a_helper_forked_here_goes_on_from_here_and_ends_at_its_bracket(tmp_path: Path) -> None:
+    """The child runs what follows the fork in the same call stack, up to where its caller ends it."""
+    after = tmp_path / "after"
+    forked = helper_processes.fork_here()
+    try:  # both processes run this
+        if isinstance(forked, helper_processes.HelperSide):
+            (tmp_path / "helper").write_text(str(os.getpid()))
+            forked.report(b"went on")
+    finally:
+        if isinstance(forked, helper_processes.HelperSide):
+            forked.end(True)  # the bracket: the helper never gets past here
+    with after.open("a") as out:
+        out.write(f"{os.getpid()}\n")
+    assert isinstance(forked, ForkedJob)
+    try:
+        assert forked.wait(timeout=60) == b"went on"
+        deadline = time.monotonic() + 60
+        while not forked.ended() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert forked.ended()
+    finally:
+        forked.kill()
+    assert int((tmp_path / "helper").read_text()) != os.getpid()
+    assert after.read_text() == f"{os.getpid()}\n"
+
+
+def test_own_running_helpers_do_not_count_as_competing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A helper busy with this process's work (e.g. the chart helper's warm-up) leaves a fork possible."""
+    monkeypatch.setattr(helper_processes, "PROC_STAT", _running(tmp_path, *[2] * 12))  # this one and one more
+    assert helper_processes.running_now() == 2
+    def spin(report) -> None:  # type: ignore[no-untyped-def]
+        while True:  # runs until killed
+            pass
+
+    monkeypatch.setattr(helper_processes, "_OWN_HELPERS", set())
+    busy = ForkedJob(spin)
+    try:
+        assert busy._pid in helper_processes._OWN_HELPERS
+        time.sleep(0.05)
+        assert helper_processes.running_now() == 1  # the other one running is our own helper
+    finally:
+        pid = busy._pid
+        busy.kill()
+    assert pid not in helper_processes._OWN_HELPERS
+    assert helper_processes.running_now() == 2
+
+
 def test_no_fork_on_a_busy_or_single_cpu_machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(helper_processes, "CGROUP_CPU_MAX", str(tmp_path / "no-quota"))  # whatever this machine's
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})

@@ -25,10 +25,11 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = [
-    "CGROUP_CPU_MAX", "HARMLESS_THREAD_MODULES", "PROC_STAT", "ForkedJob", "a_cpu_to_spare", "groundwork", "jax_loaded",
-    "lay_groundwork", "may_fork", "other_threads", "parent_is_done", "running_now", "usable_cpus",
+    "CGROUP_CPU_MAX", "HARMLESS_THREAD_MODULES", "PROC_STAT", "ForkedJob", "HelperSide", "a_cpu_to_spare", "fork_here",
+    "groundwork", "jax_loaded", "lay_groundwork", "own_helper_ended", "own_helper_started", "may_fork", "other_threads", "parent_is_done", "running_now", "usable_cpus",
 ]
 
 _log = logging.getLogger(__name__)
@@ -111,7 +112,8 @@ def jax_loaded() -> bool:
 
 def a_cpu_to_spare() -> bool:
     """Whether a CPU is likely idle for a helper: two or more usable, and either the last minute's
-    load or, right now, the processes that are running leave one free (besides this process).
+    load or, right now, the processes that are running leave one free (besides this process and its
+    own helpers, see :func:`running_now`).
 
     With every CPU busy a helper only competes: with another program keeping the second CPU busy,
     demo fits took 4.5-4.65 s with the chart helper and 4.15-4.4 s without (alternating pairs).
@@ -131,9 +133,16 @@ def a_cpu_to_spare() -> bool:
 
 
 def running_now(samples: int = 3, interval: float = 0.003) -> float:
-    """Processes running or ready to run on the machine right now, this one included: the most of
-    ``samples`` reads of ``procs_running`` in ``/proc/stat`` (Linux), ``interval`` seconds apart;
-    infinity when it cannot be read."""
+    """Processes running or ready to run on the machine right now, this one included but not its own
+    helpers (:func:`own_helper_started`): the most of ``samples`` reads of ``procs_running`` in
+    ``/proc/stat`` (Linux), ``interval`` seconds apart; infinity when it cannot be read.
+
+    An own helper does part of this process's work, and what it runs for at the start is short:
+    the chart helper imports and warms up matplotlib for ~1 s when a fit begins, when the compile
+    helper (~7 s of work) is forked. Counted, it kept the compile helper from being forked in 1 of
+    5 cold fits run back to back (fit 14.9 s instead of 10.3-11.0 s to summary.json). (The compile
+    helper is an own helper too; nothing asks for another one while it runs.)
+    """
     most = 0
     try:
         for i in range(samples):
@@ -141,10 +150,37 @@ def running_now(samples: int = 3, interval: float = 0.003) -> float:
                 time.sleep(interval)
             with open(PROC_STAT, "rb") as stat:
                 line = next(line for line in stat if line.startswith(b"procs_running "))
-            most = max(most, int(line.split()[1]))
+            most = max(most, int(line.split()[1]) - _own_helpers_running())
     except (OSError, StopIteration, ValueError):
         return float("inf")
     return most
+
+
+#: This process's helpers (process ids) that may be running: see :func:`running_now`.
+_OWN_HELPERS: set[int] = set()
+
+
+def own_helper_started(pid: int) -> None:
+    """Count the child ``pid`` as one of this process's helpers (until :func:`own_helper_ended`)."""
+    _OWN_HELPERS.add(pid)
+
+
+def own_helper_ended(pid: int) -> None:
+    """The child ``pid`` is no longer one of this process's helpers (ended, or reaped)."""
+    _OWN_HELPERS.discard(pid)
+
+
+def _own_helpers_running() -> int:
+    """How many of this process's helpers are running right now (state ``R`` in ``/proc/<pid>/stat``)."""
+    running = 0
+    for pid in list(_OWN_HELPERS):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_bytes()
+        except OSError:  # ended and reaped meanwhile
+            continue
+        state, parent = stat[stat.rindex(b")") + 2:].split(maxsplit=2)[:2]
+        running += state == b"R" and int(parent) == os.getpid()  # (not another process given its id)
+    return running
 
 
 def usable_cpus() -> float:
@@ -181,22 +217,18 @@ class ForkedJob:
     """
 
     def __init__(self, job: Callable[[Callable[[bytes], None]], object]) -> None:
-        reports, report_end = os.pipe()
-        parent = os.getpid()
-        try:
-            with warnings.catch_warnings():  # Python warns at every fork of a process that has threads;
-                warnings.simplefilter("ignore", DeprecationWarning)  # callers check may_fork() first
-                pid = os.fork()
-        except OSError:
-            os.close(reports)
-            os.close(report_end)
-            raise
-        if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
-            os.close(reports)
-            _run_child(job, report_end, parent)
-        os.close(report_end)
-        self._pid: int | None = pid
-        self._reports: int | None = reports
+        forked = fork_here()
+        if isinstance(forked, HelperSide):  # pragma: no cover - the child (coverage does not follow it)
+            forked.run(job)
+        self._pid: int | None = forked._pid
+        self._reports: int | None = forked._reports
+
+    @classmethod
+    def _of(cls, pid: int, reports: int) -> ForkedJob:
+        """The parent's handle on a child forked by :func:`fork_here`."""
+        job = cls.__new__(cls)
+        job._pid, job._reports = pid, reports
+        return job
 
     def wait(self, timeout: float, until: Callable[[], bool] | None = None) -> bytes | None:
         """The child's report, waiting up to ``timeout`` seconds; None when it ended without one (it
@@ -227,6 +259,14 @@ class ForkedJob:
                 return None
             received += chunk
 
+    def ended(self) -> bool:
+        """Whether the child has ended (or been killed), without waiting and without reading its report."""
+        if self._reports is None:
+            return True
+        poller = select.poll()
+        poller.register(self._reports, select.POLLHUP)
+        return any(events & (select.POLLHUP | select.POLLERR) for _, events in poller.poll(0))
+
     def tell_done(self) -> None:
         """Tell the child that the parent is done with what the child works towards (the child's
         :func:`parent_is_done` says so from then on); nothing if the child has ended."""
@@ -244,6 +284,7 @@ class ForkedJob:
         if self._pid is None:
             return
         pid, self._pid = self._pid, None
+        own_helper_ended(pid)
         try:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
@@ -267,35 +308,84 @@ def _note_parent_done(*_: object) -> None:  # pragma: no cover - runs in the chi
 
 
 _PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent dies
+_REPORT_END: int | None = None  # in a helper: the write end of its report pipe
 
 
-def _run_child(job: Callable[[Callable[[bytes], None]], object], report_end: int,
-               parent: int) -> None:  # pragma: no cover - runs in the child
-    code = 1
-    reported = False
+def fork_here() -> ForkedJob | HelperSide:
+    """Fork a helper that goes on from here: the parent gets the :class:`ForkedJob` (the child), the
+    child its :class:`HelperSide`, set up as a ForkedJob's child is (quiet, dies with its parent).
 
-    def report(data: bytes = b"") -> None:
-        nonlocal reported
-        if reported:
+    For a helper that does part of what the parent is about to do, from the same point of the same
+    call stack (e.g. the compile helper of :mod:`mediamix.inference.samplers`). The caller must
+    bracket the code the child may run: the child must end (:meth:`HelperSide.end`) before it could
+    leave that code, whatever happens (a ``try``/``finally`` around the block, in the child); it must
+    never run the parent's work beyond.
+    """
+    reports, report_end = os.pipe()
+    parent = os.getpid()
+    try:
+        with warnings.catch_warnings():  # Python warns at every fork of a process that has threads;
+            warnings.simplefilter("ignore", DeprecationWarning)  # callers check may_fork() first
+            pid = os.fork()
+    except OSError:
+        os.close(reports)
+        os.close(report_end)
+        raise
+    if pid == 0:  # pragma: no cover - the child (coverage does not follow it)
+        os.close(reports)
+        return HelperSide(report_end, parent)
+    os.close(report_end)
+    own_helper_started(pid)
+    return ForkedJob._of(pid, reports)  # noqa: SLF001 - its own constructor
+
+
+class HelperSide:  # pragma: no cover - lives in the child (coverage does not follow it)
+    """The child's side of :func:`fork_here`: it reports once, and ends with ``os._exit``."""
+
+    def __init__(self, report_end: int, parent: int) -> None:
+        global _REPORT_END
+        self._report_end = report_end
+        self._reported = False
+        _OWN_HELPERS.clear()  # the parent's, not this one's
+        try:
+            if _REPORT_END is not None:  # a helper's helper: its parent's report pipe is not its own to hold
+                os.close(_REPORT_END)
+            _REPORT_END = report_end
+            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # no orphan if the parent is killed
+            if os.getppid() != parent:  # it died before that took effect
+                os._exit(1)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it kills us
+            signal.signal(_DONE_SIGNAL, _note_parent_done)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            sys.stdout = sys.stderr = open(devnull, "w", closefd=False)  # noqa: SIM115 - ends with the process
+            warnings.simplefilter("ignore")
+        except BaseException:
+            os._exit(1)
+
+    def report(self, data: bytes = b"") -> None:
+        """Send the parent ``data`` (what :meth:`ForkedJob.wait` returns); only the first report counts."""
+        if self._reported:
             return
-        reported = True
+        self._reported = True
         message = memoryview(_LENGTH.pack(len(data)) + data)
         while message:
-            message = message[os.write(report_end, message):]
+            message = message[os.write(self._report_end, message):]
 
-    try:
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # no orphan if the parent is killed
-        if os.getppid() != parent:  # it died before that took effect
-            return
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it kills us
-        signal.signal(_DONE_SIGNAL, _note_parent_done)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        sys.stdout = sys.stderr = open(devnull, "w", closefd=False)  # noqa: SIM115 - ends with the process
-        warnings.simplefilter("ignore")
-        job(report)
-        report()
-        code = 0
-    finally:
-        os._exit(code)
+    def end(self, ok: bool) -> NoReturn:
+        """End the child: ``ok`` reports ``b""`` if nothing was reported yet; else it ends as failed."""
+        try:
+            if ok:
+                self.report()
+        finally:
+            os._exit(0 if ok else 1)
+
+    def run(self, job: Callable[[Callable[[bytes], None]], object]) -> NoReturn:
+        """Run ``job(report)``, then end (:meth:`end`)."""
+        ok = False
+        try:
+            job(self.report)
+            ok = True
+        finally:
+            self.end(ok)

@@ -11,8 +11,8 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from mediamix.helper_processes import groundwork, lay_groundwork
-from mediamix.inference import cache_saves, callbacks, samplers
+from mediamix.helper_processes import HelperSide, fork_here, groundwork, lay_groundwork
+from mediamix.inference import cache_saves, callbacks, rewrite_cache, samplers
 from mediamix.inference.samplers import compile_nutpie
 from mediamix.inference.traced_values import traced_posterior
 
@@ -122,6 +122,19 @@ def test_an_initial_point_function_that_fails_is_raised_and_leaves_nothing_repla
     assert BaseContext.refresh is refresh
 
 
+def test_the_initial_point_function_is_made_in_the_model_contexts_it_was_asked_for_in() -> None:
+    """Made as groundwork inside nutpie's ``with model:``, it still compiles as asked (PyMC reads the
+    context's ``check_bounds``)."""
+    from pymc.model.core import MODEL_MANAGER
+
+    made_in: list[list[object]] = []
+    later = samplers._InitialPointLater(lambda: made_in.append(list(MODEL_MANAGER.active_contexts)) or (lambda: 1))
+    with _regression(1.0) as model:
+        assert later() == 1
+        assert MODEL_MANAGER.active_contexts == [model]
+    assert made_in == [[]]
+
+
 def test_a_callback_is_shared_by_models_with_the_same_types() -> None:
     """The data are constants of the models' functions, not of the callbacks calling them."""
     steps = []
@@ -177,26 +190,28 @@ forking = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the h
 
 @pytest.fixture
 def empty_numba_cache(tmp_path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """numba's cache for functions PyTensor (and mediamix) make, empty: a cold compile."""
+    """numba's cache for functions PyTensor (and mediamix) make, and the rewritten graphs, empty: a cold compile."""
     import pytensor.link.numba.cache as cache
 
     monkeypatch.setattr(cache, "NUMBA_CACHE_PATH", tmp_path)
     monkeypatch.setattr(callbacks, "_TARGETS", {})
+    monkeypatch.setattr(rewrite_cache, "cache_directory", lambda: tmp_path / "rewrites")
     return tmp_path
 
 
 @pytest.fixture
 def helpers(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Forked helpers, started whatever the machine's load (what these tests check is not the load)."""
+    """Compile helpers forked (as this process sees them), whatever the machine's load (what these
+    tests check is not the load)."""
     started: list[object] = []
-    job_class = samplers.ForkedJob
 
-    def start(job):  # type: ignore[no-untyped-def]
-        started.append(job)
-        return job_class(job)
+    def fork():  # type: ignore[no-untyped-def]
+        forked = fork_here()
+        started.append(forked)
+        return forked
 
     monkeypatch.setattr(samplers, "may_fork", lambda: True)
-    monkeypatch.setattr(samplers, "ForkedJob", start)
+    monkeypatch.setattr(samplers, "fork_here", fork)
     return started
 
 
@@ -211,8 +226,10 @@ def test_a_helper_compiles_the_expand_function_and_both_callbacks(empty_numba_ca
     with pytest.MonkeyPatch.context() as m:
         m.setattr(samplers._NutpieCompile, "__enter__", lambda self: steps.append(self) or enter(self))
         model = _regression(3.25)
+        shared = rewrite_cache.stats["shared"]
         compiled = compile_nutpie(model, reuse=False)
     assert len(helpers) == 1
+    assert rewrite_cache.stats["shared"] == shared + 1  # the logp graph: rewritten there, installed here
     recorded = steps[0].recorded
     assert _cache_hits(recorded["nutpie_expand"][3].key) == 1  # compiled there, loaded here
     assert _cache_hits(recorded["nutpie_logp"][3].key) == 0  # compiled here meanwhile
@@ -260,15 +277,73 @@ def test_the_helper_reads_the_ops_types_off_the_graph_without_the_probe(empty_nu
 
 
 @forking
-def test_a_failed_helper_costs_only_time(empty_numba_cache, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from mediamix.helper_processes import ForkedJob
+def test_a_helper_not_forked_at_the_rewrite_is_forked_for_the_ops(empty_numba_cache, helpers,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """No CPU to spare when the logp graph is rewritten (here), one later: the helper compiles ahead."""
+    asked: list[int] = []
+    monkeypatch.setattr(samplers, "may_fork", lambda: asked.append(1) or len(asked) > 1)
+    steps = []
+    enter = samplers._NutpieCompile.__enter__
+    monkeypatch.setattr(samplers._NutpieCompile, "__enter__", lambda self: steps.append(self) or enter(self))
+    model = _regression(-0.625)
+    shared = rewrite_cache.stats["shared"]
+    compiled = compile_nutpie(model, reuse=False)
+    assert len(asked) == 2 and len(helpers) == 1  # refused at the rewrite, forked once the graphs were made
+    assert rewrite_cache.stats["shared"] == shared  # rewritten here
+    assert _cache_hits(steps[0].recorded["nutpie_expand"][3].key) == 1  # compiled there, loaded here
+    _assert_same_draws(compiled, _nutpies_own(model), model)
 
+
+def _share_rewrite_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, bool]]:
+    """What each shared rewrite answered, and whether the helper was given up then (it had ended:
+    nothing else ends a wait in these tests)."""
+    seen: list[tuple[bool, bool]] = []
+    share = samplers._NutpieCompile.share_rewrite
+
+    def recorded(self, file):  # type: ignore[no-untyped-def]
+        answer = share(self, file)
+        seen.append((answer, self.helper is None))
+        return answer
+
+    monkeypatch.setattr(samplers._NutpieCompile, "share_rewrite", recorded)
+    monkeypatch.setattr(samplers, "_SHARED_REWRITE_WAIT", 3600.0)  # only the helper's end or file stops a wait
+    return seen
+
+
+@forking
+def test_a_failed_helper_costs_only_time(empty_numba_cache, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     started = []
+
+    def fork_and_fail():  # type: ignore[no-untyped-def]
+        forked = fork_here()
+        if isinstance(forked, HelperSide):
+            os._exit(3)
+        started.append(forked)
+        return forked
+
     monkeypatch.setattr(samplers, "may_fork", lambda: True)
-    monkeypatch.setattr(samplers, "ForkedJob", lambda job: started.append(job) or ForkedJob(lambda report: os._exit(3)))
+    monkeypatch.setattr(samplers, "fork_here", fork_and_fail)
+    seen = _share_rewrite_seen(monkeypatch)
     model = _regression(-2.75)
-    compiled = compile_nutpie(model, reuse=False)  # everything compiled here
+    compiled = compile_nutpie(model, reuse=False)  # everything rewritten and compiled here
     assert len(started) == 1
+    assert seen[0] == (False, True)  # stopped waiting once the helper had ended, and gave it up
+    _assert_same_draws(compiled, _nutpies_own(model), model)
+
+
+@forking
+def test_a_graph_the_helper_cannot_store_is_rewritten_here(empty_numba_cache, helpers,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The helper's empty entry (its graph did not pickle) ends the wait while the helper goes on."""
+    write = rewrite_cache.write_entry
+    monkeypatch.setattr(rewrite_cache, "write_entry", lambda file, value: value is None and write(file, value))
+    seen = _share_rewrite_seen(monkeypatch)
+    model = _regression(0.375)
+    shared, misses = rewrite_cache.stats["shared"], rewrite_cache.stats["misses"]
+    compiled = compile_nutpie(model, reuse=False)
+    assert len(helpers) == 1
+    assert seen[0] == (True, False)  # the entry was there, the helper kept (it compiles ahead)
+    assert rewrite_cache.stats["shared"] == shared and rewrite_cache.stats["misses"] > misses
     _assert_same_draws(compiled, _nutpies_own(model), model)
 
 

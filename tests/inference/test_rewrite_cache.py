@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pymc as pm
 import pytest
 
-from mediamix.inference import rewrite_cache
+from mediamix.helper_processes import ForkedJob
+from mediamix.inference import rewrite_cache, samplers
 from mediamix.inference.samplers import compile_nutpie
 from mediamix.inference.traced_values import traced_posterior
 
@@ -21,7 +23,7 @@ nutpie = pytest.importorskip("nutpie")
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "rewrites"
     monkeypatch.setattr(rewrite_cache, "cache_directory", lambda: folder)
-    monkeypatch.setattr(rewrite_cache, "stats", {"hits": 0, "misses": 0, "stores": 0})
+    monkeypatch.setattr(rewrite_cache, "stats", {"hits": 0, "misses": 0, "stores": 0, "shared": 0})
     return folder
 
 
@@ -45,7 +47,7 @@ def test_the_same_graph_loads_the_stored_rewriting_and_computes_the_same(cache: 
     x = np.array([0.1, -0.4, 2.0, 0.3])
     with pytensor.config.change_flags(numba__cache=True):
         first = _function()
-        assert rewrite_cache.stats == {"hits": 0, "misses": 1, "stores": 1}
+        assert rewrite_cache.stats == {"hits": 0, "misses": 1, "stores": 1, "shared": 0}
         assert len(list(cache.glob("*.pkl"))) == 1
         second = _function()
         assert rewrite_cache.stats["hits"] == 1
@@ -61,7 +63,7 @@ def test_a_different_constant_is_a_different_graph(cache: Path) -> None:
     with pytensor.config.change_flags(numba__cache=True):
         three = _function(3.0)
         two = _function(2.0)  # same structure, another constant: must not take the stored graph
-    assert rewrite_cache.stats == {"hits": 0, "misses": 2, "stores": 2}
+    assert rewrite_cache.stats == {"hits": 0, "misses": 2, "stores": 2, "shared": 0}
     assert not np.allclose(three(x)[0], two(x)[0])
     np.testing.assert_allclose(two(x)[0], np.log(np.exp(2.0 * x).sum()) + x @ np.linspace(0.5, 1.5, 4))
 
@@ -90,7 +92,7 @@ def test_a_damaged_file_is_rewritten(cache: Path) -> None:
         (file,) = cache.glob("*.pkl")
         file.write_bytes(b"not a pickle")
         again = _function()
-    assert rewrite_cache.stats == {"hits": 0, "misses": 2, "stores": 2}
+    assert rewrite_cache.stats == {"hits": 0, "misses": 2, "stores": 2, "shared": 0}
     np.testing.assert_allclose(again(np.zeros(4))[0], np.log(4.0))
     assert file.read_bytes() != b"not a pickle"
 
@@ -99,7 +101,7 @@ def test_nothing_is_cached_when_pytensors_numba_cache_is_off(cache: Path) -> Non
     with pytensor.config.change_flags(numba__cache=False):
         _function()
     assert not cache.exists()
-    assert rewrite_cache.stats == {"hits": 0, "misses": 0, "stores": 0}
+    assert rewrite_cache.stats == {"hits": 0, "misses": 0, "stores": 0, "shared": 0}
 
 
 def test_only_the_most_recently_used_graphs_are_kept(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,6 +110,58 @@ def test_only_the_most_recently_used_graphs_are_kept(cache: Path, monkeypatch: p
         for scale in (1.0, 2.0, 3.0, 4.0):
             _function(scale)
     assert len(list(cache.glob("*.pkl"))) == 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only")
+def test_a_large_graph_rewritten_by_another_process_is_taken_from_it(cache: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other process rewrites the same graph and stores it; this process installs it: the same function."""
+    monkeypatch.setattr(rewrite_cache, "SHARED_NODES", 1)
+    asked: list[Path] = []
+
+    def rewritten_elsewhere(file: Path) -> bool:
+        asked.append(file)
+        other = ForkedJob(lambda report: _function())  # a fresh graph, rewritten and stored there
+        assert other.wait(timeout=120) == b""
+        other.kill()
+        return file.exists()
+
+    with pytensor.config.change_flags(numba__cache=True), rewrite_cache.rewrites_shared(rewritten_elsewhere):
+        shared = _function()
+    assert rewrite_cache.stats == {"hits": 1, "misses": 0, "stores": 0, "shared": 1}
+    assert asked == list(cache.glob("*.pkl"))
+    plain = pytensor.function(*_graph(), mode="NUMBA")
+    assert _ops(shared) == _ops(plain)
+    x = np.array([0.1, -0.4, 2.0, 0.3])
+    for a, b in zip(shared(x), plain(x), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_graph_not_rewritten_elsewhere_is_rewritten_here(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[Path] = []
+    with pytensor.config.change_flags(numba__cache=True), rewrite_cache.rewrites_shared(asked.append):
+        _function()  # smaller than SHARED_NODES: not asked about
+        assert asked == []
+        monkeypatch.setattr(rewrite_cache, "SHARED_NODES", 1)
+        function = _function(2.0)  # asked about, and None (False): rewritten here
+        with rewrite_cache.rewrites_shared(None):
+            _function(1.0)  # nothing shared in this block
+    assert len(asked) == 1 and asked[0].exists()
+    assert rewrite_cache.stats == {"hits": 0, "misses": 3, "stores": 3, "shared": 0}
+    x = np.zeros(4)
+    np.testing.assert_allclose(function(x)[0], np.log(4.0))
+
+
+def test_a_graph_that_does_not_pickle_leaves_an_empty_entry(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """So that a process sharing its rewriting stops waiting for it; the entry is a miss."""
+    write = rewrite_cache.write_entry
+    monkeypatch.setattr(rewrite_cache, "write_entry", lambda file, value: value is None and write(file, value))
+    with pytensor.config.change_flags(numba__cache=True):
+        _function()
+        (file,) = cache.glob("*.pkl")
+        assert rewrite_cache.read_entry(file) is None
+        _function()
+    assert rewrite_cache.stats == {"hits": 0, "misses": 2, "stores": 0, "shared": 0}
 
 
 def test_pytensor_is_left_as_it_was() -> None:
@@ -132,7 +186,9 @@ def _model() -> pm.Model:
     return model
 
 
-def test_a_model_compiled_from_the_stored_rewrites_gives_the_same_draws(cache: Path) -> None:
+def test_a_model_compiled_from_the_stored_rewrites_gives_the_same_draws(cache: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(samplers.COMPILE_PROCESS_VARIABLE, "0")  # every rewrite in this process (no helper)
     models = _model(), _model()
     with pytensor.config.change_flags(numba__cache=True):
         fresh = compile_nutpie(models[0], reuse=False)

@@ -36,6 +36,7 @@ keeps the most recently used :data:`MAX_ENTRIES` graphs.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import marshal
 import os
@@ -45,11 +46,11 @@ import tempfile
 import sys
 import threading
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["rewrites_cached", "cache_directory", "graph_text", "value_text", "read_entry", "write_entry", "Unkeyable",
+__all__ = ["rewrites_cached", "rewrites_shared", "SHARED_NODES", "cache_directory", "graph_text", "value_text", "read_entry", "write_entry", "Unkeyable",
            "MAX_ENTRIES", "stats"]
 
 #: Rewritten graphs kept (the least recently used ones are deleted beyond this).
@@ -61,8 +62,17 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _CODE_DIGESTS: dict[Any, str] = {}  # code object -> digest of its bytecode and constants
 _ORIGINAL: list[Any] = []  # PyTensor's own prepare_fgraph while the cache is active
 
-#: Hits, misses and stores since the process started (read by the tests and benchmarks).
-stats = {"hits": 0, "misses": 0, "stores": 0}
+#: Hits, misses and stores since the process started, and how many of the hits another process
+#: rewrote meanwhile (:func:`rewrites_shared`); read by the tests and benchmarks.
+stats = {"hits": 0, "misses": 0, "stores": 0, "shared": 0}
+
+#: The smallest graph (apply nodes before rewriting) that :func:`rewrites_shared` asks about: the
+#: small ones (nutpie's expand function, shape functions) rewrite in milliseconds.
+SHARED_NODES = 64
+
+#: Set by :func:`rewrites_shared`.
+_SHARE: contextvars.ContextVar[Callable[[Path], bool] | None] = contextvars.ContextVar("mediamix_rewrites_shared",
+                                                                                       default=None)
 
 
 def cache_directory() -> Path:
@@ -100,6 +110,34 @@ def rewrites_cached() -> Iterator[None]:
             _ORIGINAL.pop()
 
 
+@contextlib.contextmanager
+def rewrites_shared(share: Callable[[Path], bool] | None) -> Iterator[None]:
+    """Inside this block (and :func:`rewrites_cached`'), a graph of at least :data:`SHARED_NODES`
+    nodes that is not in the cache may be rewritten by another process: ``share(file)`` is called
+    with the file the rewritten graph is stored in, and returns True once another process has
+    stored it there (it is loaded from there), or False to rewrite it here (and store it).
+
+    For a compile split between processes that go through the same graphs (the compile helper of
+    :mod:`mediamix.inference.samplers`). ``None`` shares nothing (e.g. for a nested block that
+    compiles a function the other process does not). While ``share`` runs, nothing is shared: it
+    may compile functions of its own.
+    """
+    token = _SHARE.set(share)
+    try:
+        yield
+    finally:
+        _SHARE.reset(token)
+
+
+def _stored_elsewhere(file: Path, fgraph: Any) -> bool:
+    """Whether another process has rewritten ``fgraph`` and stored it in ``file`` (:func:`rewrites_shared`)."""
+    share = _SHARE.get()
+    if share is None or len(fgraph.apply_nodes) < SHARED_NODES:
+        return False
+    with rewrites_shared(None):
+        return share(file)
+
+
 def _prepare_fgraph(inputs: Any, outputs: Any, additional_outputs: Any, fgraph: Any, mode: Any, profile: Any) -> None:
     """``FunctionMaker.prepare_fgraph`` with the rewriting looked up first (same result either way)."""
     from pytensor.compile.aliasing import insert_deepcopy
@@ -110,10 +148,12 @@ def _prepare_fgraph(inputs: Any, outputs: Any, additional_outputs: Any, fgraph: 
         return _ORIGINAL[-1](inputs, outputs, additional_outputs, fgraph, mode, profile)
     file = cache_directory() / f"{key}.pkl"
     rewriter = mode.optimizer
+    shared = not file.exists() and _stored_elsewhere(file, fgraph)  # (under the caller's flags)
     with config.change_flags(mode=mode, traceback__limit=config.traceback__compile_limit):
         stored = _load(file)
         if stored is not None and _install(stored, fgraph, rewriter):
             stats["hits"] += 1
+            stats["shared"] += shared
         else:
             stats["misses"] += 1
             rewriter(fgraph)
@@ -334,6 +374,8 @@ def _install(stored: Any, fgraph: Any, rewriter: Any) -> bool:
 def _store(file: Path, fgraph: Any) -> None:
     if write_entry(file, fgraph.freeze()):
         stats["stores"] += 1
+    else:  # a graph that does not pickle: an empty entry (a miss) tells a process sharing it not to wait on
+        write_entry(file, None)
 
 
 def read_entry(file: Path) -> Any | None:

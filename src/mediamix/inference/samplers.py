@@ -20,17 +20,18 @@ import time
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import xarray as xr
 
 from mediamix.errors import SamplingError
-from mediamix.helper_processes import ForkedJob, groundwork, lay_groundwork, may_fork, parent_is_done
+from mediamix.helper_processes import ForkedJob, HelperSide, fork_here, groundwork, lay_groundwork, may_fork, parent_is_done
 from mediamix.inference import cache_saves, callbacks, compiled_models
 from mediamix.inference.compiler_bookkeeping import lean_compiles
 from mediamix.inference.machine_code import machine_code_on_demand
 from mediamix.inference.python_vm import without_c_vm_when_called
-from mediamix.inference.rewrite_cache import rewrites_cached
+from mediamix.inference.rewrite_cache import rewrites_cached, rewrites_shared
 from mediamix.inference.traced_values import traced_posterior
 from mediamix.inference.variable_shapes import shapes_from_dims
 from mediamix.lazy_modules import import_nutpie
@@ -139,13 +140,19 @@ class NutpieSampler:
 #   (:mod:`mediamix.inference.python_vm`), which spares building PyTensor's C VM with g++ on empty caches;
 # - on a cold compile with a CPU to spare, a forked helper (``mediamix.helper_processes``) works
 #   beside this process, which compiles the logp/gradient function, the longest step (~7 s of the
-#   demo's cold compile, ~6.3 s of it its 76 ops). The helper compiles the logp function's ops
-#   from the last one back, each saved to numba's cache, where this process, compiling them from
-#   the first one on, finds them; when this process is done with the logp function it says so
-#   (``ForkedJob.tell_done``), and the helper stops and compiles the expand function and both
-#   callbacks (for the return types their functions most likely have: a callback needs the types
-#   only) while this process waits: the tail where the second CPU was idle. numba
-#   compiles an op only once it has inferred the types of everything before it; the helper reads
+#   demo's cold compile, ~6.3 s of it its 76 ops). The helper is forked where the logp graph is to
+#   be rewritten (``fork_here``: it goes on from there with the same compile): it rewrites the graph
+#   and stores it (``rewrite_cache.rewrites_shared``) while this process lays its groundwork
+#   (``helper_processes.groundwork``: ArviZ's statistics import, the initial-point function, ~1.2 s
+#   of the demo's cold fit on one CPU), then installs the stored graph (PyTensor's rewriting, ~1 s,
+#   was the longest stretch of the compile on one CPU). Where no helper may be forked then (no CPU
+#   to spare at that moment), it may be once the graphs are made. Having made its functions, the
+#   helper compiles the logp function's ops from the last one back, each saved to numba's cache,
+#   where this process, compiling them from the first one on, finds them; when this process is
+#   done with the logp function it says so (``ForkedJob.tell_done``), and the helper stops and
+#   compiles the expand function and both callbacks (for the return types their functions most
+#   likely have: a callback needs the types only) while this process waits: the tail where the
+#   second CPU was idle. numba compiles an op only once it has inferred the types of everything before it; the helper reads
 #   the exact argument types of every op off the graph (``mediamix.inference.op_signatures``, in
 #   milliseconds), or, where it cannot (another PyTensor), a third, short-lived process runs numba's
 #   type inference alone (``mediamix.inference.typing_probe``, 1.3-2.5 s on the demo, during which
@@ -228,10 +235,10 @@ def _compile_nutpie_cached(model: Any, reuse: bool) -> Any:
         if found is not None:
             return found
     with _NUTPIE_PATCH_LOCK, rewrites_cached(), _NutpieCompile(ncp) as steps:
+        # nutpie passes extra keywords on to numba.cfunc: cache=True stores the callbacks
+        # through PyTensor's cache locator, in PyTensor's compiledir (base_compiledir/numba).
         try:
-            # nutpie passes extra keywords on to numba.cfunc: cache=True stores the callbacks
-            # through PyTensor's cache locator, in PyTensor's compiledir (base_compiledir/numba).
-            compiled = nutpie.compile_pymc_model(model, cache=True)
+            compiled = steps.run(functools.partial(nutpie.compile_pymc_model, model, cache=True))
         except TypingError as err:  # a callback's types differ from its function's (another numba)
             if "call_target" not in str(err):
                 raise
@@ -239,6 +246,14 @@ def _compile_nutpie_cached(model: Any, reuse: bool) -> Any:
     if key is not None:
         compiled_models.store(key, compiled, steps.recorded)
     return compiled
+
+
+class _HelperDone(Exception):
+    """Raised in the compile helper once it has compiled ahead: its compile ends there."""
+
+
+#: The longest this process waits for the helper to rewrite a graph (the logp function's takes 1-2 s).
+_SHARED_REWRITE_WAIT = 30.0
 
 
 class _NutpieCompile:
@@ -255,7 +270,9 @@ class _NutpieCompile:
         #: name -> (callback key, C signature, sizes, target, source, shared slots read): what
         #: compiled_models.store keeps
         self.recorded: dict[str, tuple[Any, ...]] = {}
-        self.helper: ForkedJob | None = None
+        self.helper: ForkedJob | None = None  # the compile helper, once forked
+        self.helping: HelperSide | None = None  # in the compile helper: its side
+        self.forked = False  # whether a helper was forked (or the fork failed)
         self.numbers = itertools.count()
         #: What ends with the compile: while a helper may run, both processes save to numba's cache
         #: under a lock (cache_saves); numba makes machine code on demand (machine_code).
@@ -294,10 +311,64 @@ class _NutpieCompile:
                 self.helper.kill()
             self.locked.close()
 
+    def run(self, compile_model: Callable[[], Any]) -> Any:
+        """``compile_model()`` (nutpie's compile, with these steps); in a compile helper forked on the
+        way (:meth:`_fork_helper`), the helper's part of it, after which the helper ends here."""
+        ok = False
+        try:
+            return compile_model()
+        except _HelperDone:
+            ok = self.helping is not None
+            raise
+        finally:
+            if self.helping is not None:  # the helper ends here, whatever happened: never beyond its compile
+                self.helping.end(ok)
+
+    def _fork_helper(self) -> None:
+        """Fork the compile helper, once per compile, if one may be forked now (else at the next
+        point: the next large graph to rewrite, or :meth:`make_user_data`). The helper goes on with
+        the same compile from here, up to where it compiles ahead; see the comment above."""
+        if self.forked or os.environ.get(COMPILE_PROCESS_VARIABLE, "1") == "0" or not may_fork():
+            return
+        self.forked = True
+        self.locked.enter_context(cache_saves.saves_locked())  # before the fork: the helper's saves lock too
+        try:
+            forked = fork_here()
+        except OSError:  # out of processes or memory: compile here alone
+            return
+        if isinstance(forked, HelperSide):
+            self.helping = forked
+        else:
+            self.helper = forked
+
+    def share_rewrite(self, file: Path) -> bool:
+        """The rewriting of a large graph (:func:`~mediamix.inference.rewrite_cache.rewrites_shared`):
+        the first is where the compile helper is forked, and it rewrites them (and stores them in
+        ``file``) while this process lays the groundwork (:func:`~mediamix.helper_processes.lay_groundwork`);
+        True once the helper has stored the graph, False to rewrite it here (no helper, or in the
+        helper, or the helper ended or took too long)."""
+        if not self.forked and not _writable(file.parent):  # the helper could not store it: fork later
+            return False
+        self._fork_helper()
+        if self.helper is None:
+            return False
+        lay_groundwork()
+        deadline = time.monotonic() + _SHARED_REWRITE_WAIT
+        while not file.exists():
+            if self.helper.ended() or time.monotonic() > deadline:  # failed or stuck: compile here alone
+                self.helper.kill()
+                self.helper = None
+                return False
+            time.sleep(0.002)
+        return True
+
     def make_initial_point_fn(self, *args: Any, **kwargs: Any) -> Any:
         """PyMC's initial-point function (compiled without PyTensor's C VM, see python_vm); the
-        sampler's, asked for first, is made later (:class:`_InitialPointLater`)."""
-        make = without_c_vm_when_called(self.initial_point[1])
+        sampler's, asked for first, is made later (:class:`_InitialPointLater`).
+
+        Its graph is not shared with the compile helper, which does not make it (:func:`rewrites_shared`).
+        """
+        make = rewrites_shared(None)(without_c_vm_when_called(self.initial_point[1]))
         if self.initial_point_fn is not None or not kwargs.get("return_transformed") \
                 or threading.get_ident() != self.thread:  # (PyMC's function is replaced for every thread)
             return make(*args, **kwargs)
@@ -341,7 +412,10 @@ class _NutpieCompile:
     def make_functions(self, *args: Any, **kwargs: Any) -> Any:
         # var_names=[]: the expand function returns the unconstrained values only (no free variable on
         # its own scale, no Deterministic): mediamix.inference.traced_values maps the draws afterwards.
-        self.functions = self.own["_make_functions"](*args, **{**kwargs, "var_names": []})
+        # The compile helper is forked at the first large graph to rewrite (the logp function's) and
+        # rewrites it, while this process lays groundwork (see the comment above).
+        with rewrites_shared(self.share_rewrite):
+            self.functions = self.own["_make_functions"](*args, **{**kwargs, "var_names": []})
         return self.functions
 
     def shared_key(self) -> Any:
@@ -350,8 +424,17 @@ class _NutpieCompile:
 
     def make_user_data(self, shared_var_keys: dict[Any, str], shared_data: dict[str, Any]) -> Any:
         user_data = callbacks.with_target_slots(self.own["make_user_data"](shared_var_keys, shared_data))
-        if self.functions is not None and os.environ.get(COMPILE_PROCESS_VARIABLE, "1") != "0" and may_fork():
-            self._start_helper(shared_var_keys, shared_data, user_data)
+        if self.functions is not None:
+            self._fork_helper()  # unless forked already (no large graph to rewrite: all of them cached)
+        if self.helping is not None:  # in the helper: compile ahead, and end the helper's compile here
+            if self.functions is not None:
+                self._compile_ahead(shared_var_keys, shared_data, user_data)
+            raise _HelperDone
+        if self.helper is not None:
+            # What this process would do on one CPU later anyway (e.g. import ArviZ's statistics for
+            # the diagnostics) and has not done yet, it does now: the helper compiles more of the ops
+            # meanwhile (helper_processes).
+            lay_groundwork()
         return user_data
 
     def logp_callback(self, n_dim: int, logp_fn: Any, user_data: Any, shared_keys: list[str],
@@ -392,60 +475,57 @@ class _NutpieCompile:
         self.recorded[name] = (key, c_sig, sizes, target, src, list(shared_keys))
         return function
 
-    def _start_helper(self, shared_var_keys: dict[Any, str], shared_data: dict[str, Any], user_data: Any) -> None:
-        """Fork a helper that compiles the expand function, both callbacks and then logp's ops from the
-        last one back (see the comment above)."""
+    def _compile_ahead(self, shared_var_keys: dict[Any, str], shared_data: dict[str, Any], user_data: Any) -> None:
+        """In the helper: compile logp's ops from the last one back, then the expand function and both
+        callbacks (see the comment above)."""
+        import numba
+
         assert self.functions is not None
         n_dim, n_expanded, logp_pt, expand_pt = self.functions[:4]
         logp_keys = [shared_var_keys[v] for v in logp_pt.get_shared()]
         expand_keys = [shared_var_keys[v] for v in expand_pt.get_shared()]
+        saving = cache_saves.save_only()
+        logp_target, logp_globals = callbacks.describe_target(logp_pt.vm.jit_fn,
+                                                              callbacks.argument_types(shared_data, logp_keys))
+        # Which ops the logp function calls, with which types, read off the graph (op_signatures);
+        # with them this process compiles those ops from the last one back, until this process
+        # (compiling them from the first one on) is done with the logp function and says so.
+        calls = _graph_calls(logp_pt, logp_target, logp_globals)
+        if calls is None:  # not the graph's function line for line (another PyTensor): numba's type inference
+            prober = ForkedJob(functools.partial(_find_ops, logp_target, logp_globals))
+            try:  # until this process is done with the logp function
+                found = prober.wait(timeout=120, until=parent_is_done)
+            finally:
+                prober.kill()
+            calls = None if found is None else pickle.loads(found)  # noqa: S301 - our own child's
+        if calls is not None:
+            _compile_ops_from_the_end(calls, logp_globals, saving)
+        # Then the expand function and both callbacks (what this process waits for, once done with
+        # the logp function): the callbacks for the return types their functions most likely have
+        # (C arrays), as they need the types only.
+        expand_target, globals_ = callbacks.describe_target(expand_pt.vm.jit_fn,
+                                                            callbacks.argument_types(shared_data, expand_keys))
+        saving.add(expand_target.key)
+        callbacks.compile_target(expand_target, globals_)
+        for name, pt_function, target, keys, sizes, make in (
+                ("nutpie_logp", logp_pt, logp_target, logp_keys, {"n_dim": n_dim}, "_make_c_logp_func"),
+                ("nutpie_expand", expand_pt, expand_target, expand_keys,
+                 {"n_dim": n_dim, "n_expanded": n_expanded}, "_make_c_expand_func")):
+            _, c_sig = self.own[make](*sizes.values(), pt_function.vm.jit_fn, user_data, keys, shared_data)
+            guess = callbacks.guess_result_type(pt_function.maker.fgraph.outputs)
+            function, key, _ = callbacks.callback_function(name, dataclasses.replace(target, restype=guess),
+                                                           shared_data, keys, user_data.dtype, sizes)
+            saving.add(key)
+            numba.cfunc(c_sig, cache=True)(function)
 
-        def compile_ahead(report: Callable[[bytes], None]) -> None:
-            import numba
 
-            saving = cache_saves.save_only()
-            logp_target, logp_globals = callbacks.describe_target(logp_pt.vm.jit_fn,
-                                                                  callbacks.argument_types(shared_data, logp_keys))
-            # Which ops the logp function calls, with which types, read off the graph (op_signatures);
-            # with them this process compiles those ops from the last one back, until this process
-            # (compiling them from the first one on) is done with the logp function and says so.
-            calls = _graph_calls(logp_pt, logp_target, logp_globals)
-            if calls is None:  # not the graph's function line for line (another PyTensor): numba's type inference
-                prober = ForkedJob(functools.partial(_find_ops, logp_target, logp_globals))
-                try:  # until this process is done with the logp function
-                    found = prober.wait(timeout=120, until=parent_is_done)
-                finally:
-                    prober.kill()
-                calls = None if found is None else pickle.loads(found)  # noqa: S301 - our own child's
-            if calls is not None:
-                _compile_ops_from_the_end(calls, logp_globals, saving)
-            # Then the expand function and both callbacks (what this process waits for, once done with
-            # the logp function): the callbacks for the return types their functions most likely have
-            # (C arrays), as they need the types only.
-            expand_target, globals_ = callbacks.describe_target(expand_pt.vm.jit_fn,
-                                                                callbacks.argument_types(shared_data, expand_keys))
-            saving.add(expand_target.key)
-            callbacks.compile_target(expand_target, globals_)
-            for name, pt_function, target, keys, sizes, make in (
-                    ("nutpie_logp", logp_pt, logp_target, logp_keys, {"n_dim": n_dim}, "_make_c_logp_func"),
-                    ("nutpie_expand", expand_pt, expand_target, expand_keys,
-                     {"n_dim": n_dim, "n_expanded": n_expanded}, "_make_c_expand_func")):
-                _, c_sig = self.own[make](*sizes.values(), pt_function.vm.jit_fn, user_data, keys, shared_data)
-                guess = callbacks.guess_result_type(pt_function.maker.fgraph.outputs)
-                function, key, _ = callbacks.callback_function(name, dataclasses.replace(target, restype=guess),
-                                                               shared_data, keys, user_data.dtype, sizes)
-                saving.add(key)
-                numba.cfunc(c_sig, cache=True)(function)
-
-        self.locked.enter_context(cache_saves.saves_locked())  # before the fork: the helper's saves lock too
-        try:
-            self.helper = ForkedJob(compile_ahead)
-        except OSError:  # out of processes or memory: compile here
-            self.helper = None
-            return
-        # What this process would do on one CPU later anyway (e.g. import ArviZ's statistics for the
-        # diagnostics), it does now: the helper compiles more of the ops meanwhile (helper_processes).
-        lay_groundwork()
+def _writable(folder: Path) -> bool:
+    """Whether files can be written to ``folder`` (made if missing)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
 
 
 class _InitialPointLater:
@@ -454,25 +534,39 @@ class _InitialPointLater:
 
     nutpie asks for it first thing in a compile, ~0.3-0.4 s of work on one CPU before the compile
     helper can start (demo, cold). With the shapes read off the dims, nothing needs it before
-    sampling: made right after the helper forks (groundwork), the helper compiles more of the ops
-    meanwhile and the compile waits about half as long for it.
+    sampling: made as groundwork once the helper is forked (while it rewrites the logp graph, or
+    compiles ops), the compile does not wait for it on one CPU.
     """
 
     # No instance __dict__: nutpie wraps the function with functools.wraps, which copies one (and
     # with it a reference to the model through the maker) into its wrapper.
-    __slots__ = ("_function", "_lock", "_make")
+    __slots__ = ("_contexts", "_function", "_lock", "_make")
 
     def __init__(self, make: Callable[[], Callable[..., Any]]) -> None:
+        from pymc.model.core import MODEL_MANAGER
+
         self._make: Callable[[], Callable[..., Any]] | None = make
         self._function: Callable[..., Any] | None = None
         self._lock = threading.Lock()
+        # The model contexts it was asked for in: made as groundwork, it may be made inside nutpie's
+        # ``with model:``, and PyMC compiles a function inside a model's context with that model's
+        # ``check_bounds``.
+        self._contexts = list(MODEL_MANAGER.active_contexts)
 
     def make(self) -> Callable[..., Any]:
         """The function, made now if it is not yet."""
+        from pymc.model.core import MODEL_MANAGER
+
         with self._lock:
             if self._function is None:
                 assert self._make is not None
-                self._function, self._make = self._make(), None
+                contexts, MODEL_MANAGER.active_contexts = MODEL_MANAGER.active_contexts, list(self._contexts)
+                try:
+                    self._function = self._make()
+                finally:
+                    MODEL_MANAGER.active_contexts = contexts
+                self._make = None
+                self._contexts = []
             return self._function
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

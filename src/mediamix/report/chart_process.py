@@ -45,7 +45,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
-from mediamix.helper_processes import may_fork
+from mediamix.helper_processes import may_fork, own_helper_ended, own_helper_started
 
 __all__ = ["CHARTS_THERE", "Answer", "ChartProcess", "ChartProcessFailed", "charts_in_parallel", "current"]
 
@@ -118,6 +118,7 @@ class ChartProcess:
                 os._exit(status)  # never this process's exit handlers or buffers
         os.close(requests_read)
         os.close(answers_write)
+        own_helper_started(pid)  # its warm-up does not keep a compile helper from being forked (running_now)
         return cls(pid, requests_write, answers_read)
 
     def ready(self) -> bool:
@@ -164,6 +165,7 @@ class ChartProcess:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
         self._reaped = True
+        own_helper_ended(self.pid)
 
 
 class Answer:
