@@ -29,7 +29,8 @@ from typing import NoReturn
 
 __all__ = [
     "CGROUP_CPU_MAX", "HARMLESS_THREAD_MODULES", "PROC_STAT", "ForkedJob", "HelperSide", "a_cpu_to_spare", "fork_here",
-    "groundwork", "jax_loaded", "lay_groundwork", "own_helper_ended", "own_helper_started", "may_fork", "other_threads", "parent_is_done", "running_now", "usable_cpus",
+    "groundwork", "jax_loaded", "lay_groundwork", "may_fork", "other_threads", "own_helper_ended", "own_helper_started",
+    "parent_is_done", "running_now", "usable_cpus",
 ]
 
 _log = logging.getLogger(__name__)

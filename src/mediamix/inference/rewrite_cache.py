@@ -50,7 +50,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["rewrites_cached", "rewrites_shared", "SHARED_NODES", "cache_directory", "graph_text", "value_text", "read_entry", "write_entry", "Unkeyable",
+__all__ = ["rewrites_cached", "rewrites_shared", "SHARED_NODES", "cache_directory",
+           "graph_text", "value_text", "read_entry", "write_entry", "Unkeyable",
            "MAX_ENTRIES", "stats"]
 
 #: Rewritten graphs kept (the least recently used ones are deleted beyond this).

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 import xarray as xr
 
 from mediamix.errors import SamplingError
-from mediamix.helper_processes import ForkedJob, HelperSide, fork_here, groundwork, lay_groundwork, may_fork, parent_is_done
+from mediamix.helper_processes import (ForkedJob, HelperSide, fork_here, groundwork, lay_groundwork, may_fork,
+                                       parent_is_done)
 from mediamix.inference import cache_saves, callbacks, compiled_models
 from mediamix.inference.compiler_bookkeeping import lean_compiles
 from mediamix.inference.machine_code import machine_code_on_demand
@@ -152,14 +153,15 @@ class NutpieSampler:
 #   done with the logp function it says so (``ForkedJob.tell_done``), and the helper stops and
 #   compiles the expand function and both callbacks (for the return types their functions most
 #   likely have: a callback needs the types only) while this process waits: the tail where the
-#   second CPU was idle. numba compiles an op only once it has inferred the types of everything before it; the helper reads
-#   the exact argument types of every op off the graph (``mediamix.inference.op_signatures``, in
-#   milliseconds), or, where it cannot (another PyTensor), a third, short-lived process runs numba's
-#   type inference alone (``mediamix.inference.typing_probe``, 1.3-2.5 s on the demo, during which
-#   the helper waited). The helper saves only what it was asked for, and while it
-#   runs both processes save under one lock (``mediamix.inference.cache_saves``: numba's saves are
-#   not safe from two processes at once). If a helper fails or is not started, this process
-#   compiles everything itself; the compiled code is the same either way.
+#   second CPU was idle. numba compiles an op only once it has inferred the types of everything
+#   before it; the helper reads the exact argument types of every op off the graph
+#   (``mediamix.inference.op_signatures``, in milliseconds), or, where it cannot (another
+#   PyTensor), a third, short-lived process runs numba's type inference alone
+#   (``mediamix.inference.typing_probe``, 1.3-2.5 s on the demo, during which the helper waited).
+#   The helper saves only what it was asked for, and while it runs both processes save under one
+#   lock (``mediamix.inference.cache_saves``: numba's saves are not safe from two processes at
+#   once). If a helper fails or is not started, this process compiles everything itself; the
+#   compiled code is the same either way.
 #
 # Shared variables (``pm.Data``, and the vector of prior numbers that ``build_model`` makes a model
 # input, see ``mediamix.model.build.PriorParameters``) are read at runtime from ``user_data``, so
