@@ -113,7 +113,7 @@ def rewrites_cached() -> Iterator[None]:
 
 @contextlib.contextmanager
 def rewrites_shared(share: Callable[[Path], bool] | None) -> Iterator[None]:
-    """Inside this block (and :func:`rewrites_cached`'), a graph of at least :data:`SHARED_NODES`
+    """Inside this block (within :func:`rewrites_cached`), a graph of at least :data:`SHARED_NODES`
     nodes that is not in the cache may be rewritten by another process: ``share(file)`` is called
     with the file the rewritten graph is stored in, and returns True once another process has
     stored it there (it is loaded from there), or False to rewrite it here (and store it).
