@@ -23,8 +23,10 @@ def test_unfitted_model_says_so(demo) -> None:
 
 
 def test_keyword_constructor_equals_config(demo) -> None:
-    mmm = MMM(date="date_week", target="y", channels=["x1", "x2"], controls=["event_1", "event_2"])
+    mmm = MMM(date="date_week", target="y", channels=["x1", "x2"], controls=["event_1", "event_2"],
+              mass_matrix="low_rank")  # the demo config's choice (simulate.seed_config); the default is diagonal
     assert mmm.config == MMM.from_config(demo.config).config
+    assert MMM(channels=["x1"]).config.fit.mass_matrix == "diagonal"
 
 
 def test_fit_sets_the_learned_state(prior_fit) -> None:

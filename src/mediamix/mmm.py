@@ -24,7 +24,7 @@ import xarray as xr
 from mediamix import analysis, output
 from mediamix._version import __version__
 from mediamix.config import MMMConfig, dump_config, load_config, parse_config
-from mediamix.config.schema import FitMethod, SamplerName
+from mediamix.config.schema import FitMethod, MassMatrix, SamplerName
 from mediamix.data import read_table, validate_data
 from mediamix.data.cadence import Cadence
 from mediamix.errors import (
@@ -138,6 +138,9 @@ class MMM:
     seed : int or None, default=42
         ``None`` draws a fresh seed at fit time and records it in ``config_``.
     target_accept : float, default=0.9
+    mass_matrix : {"diagonal", "low_rank"}, default="diagonal"
+        How nutpie adapts its mass matrix while tuning (see :class:`~mediamix.config.FitConfig`);
+        PyMC's and NumPyro's NUTS adapt a diagonal one.
 
     Raises
     ------
@@ -184,6 +187,7 @@ class MMM:
         tune: int = 750,
         seed: int | None = 42,
         target_accept: float = 0.9,
+        mass_matrix: MassMatrix = "diagonal",
     ) -> None:
         if isinstance(channels, str):
             channels = [channels]
@@ -215,6 +219,7 @@ class MMM:
                     "tune": tune,
                     "seed": seed,
                     "target_accept": target_accept,
+                    "mass_matrix": mass_matrix,
                 },
                 "priors": dict(priors or {}),
             }
@@ -292,7 +297,8 @@ class MMM:
             design = make_design(frame, config, scales)
             model = build_model(config, design)
             fit = config.fit
-            runner = backend or (get_sampler(fit.sampler) if fit.method == "nuts" else get_approximation(fit.method))
+            runner = backend or (get_sampler(fit.sampler, mass_matrix=fit.mass_matrix) if fit.method == "nuts"
+                                 else get_approximation(fit.method))
             try:
                 # The diagnostics' imports, early where a compile helper lets them (helper_processes).
                 with groundwork(import_statistics):

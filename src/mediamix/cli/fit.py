@@ -63,6 +63,8 @@ def fit_command(
     method: Annotated[str | None, typer.Option(
         help="Override \\[fit] method: nuts, or a fast approximation for iterating (map, pathfinder, advi): "
         "labelled approximate, convergence not checked.")] = None,
+    mass_matrix: Annotated[str | None, typer.Option(
+        help="Override \\[fit] mass_matrix: diagonal, or low_rank (nutpie's, for correlated posteriors).")] = None,
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = None,
     strict: Annotated[bool, typer.Option(
         "--strict", help=f"Exit with code {REVIEW_FAILED_EXIT_CODE} when the model review's verdict is fail "
@@ -81,7 +83,8 @@ def fit_command(
 
     check_target(out, inputs=(data, config))
     cfg = load_config(config)
-    cfg = cfg.with_fit(chains=chains, draws=draws, tune=tune, seed=seed, sampler=sampler, method=method)
+    cfg = cfg.with_fit(chains=chains, draws=draws, tune=tune, seed=seed, sampler=sampler, method=method,
+                       mass_matrix=mass_matrix)
     mmm = MMM.from_config(cfg)
     table = read_table(data)
     mmm.check_data(table)  # bad data or a config the dates cannot support: said before "Compiling…" (~10 ms)

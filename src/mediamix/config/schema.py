@@ -23,7 +23,7 @@ from mediamix.transforms import ADSTOCKS, SATURATIONS
 __all__ = [
     "describe_validation_error",
     "DataConfig", "EventConfig", "ModelConfig", "FitConfig", "MMMConfig", "RESERVED_NAMES", "SamplerName", "FitMethod",
-    "ReviewConfig", "DEFAULT_ROAS_RANGE", "ChannelModelConfig", "TransformGroup"]
+    "MassMatrix", "ReviewConfig", "DEFAULT_ROAS_RANGE", "ChannelModelConfig", "TransformGroup"]
 
 #: Names that label baseline components in results; a channel or control may not use them.
 RESERVED_NAMES = frozenset({"intercept", "trend", "seasonality", "date", "mu", "media", "baseline"})
@@ -31,6 +31,8 @@ RESERVED_NAMES = frozenset({"intercept", "trend", "seasonality", "date", "mu", "
 SamplerName = Literal["nutpie", "pymc", "numpyro"]
 #: ``[fit] method``: NUTS, or an approximation (see :mod:`mediamix.inference.approximate`).
 FitMethod = Literal["nuts", "advi", "map", "pathfinder"]
+#: ``[fit] mass_matrix``: how nutpie's NUTS adapts its mass matrix while tuning.
+MassMatrix = Literal["diagonal", "low_rank"]
 
 
 def _not_text_or_flag(value: Any) -> Any:
@@ -208,6 +210,15 @@ class FitConfig(_Section):
     (mean-field ADVI). An approximation draws
     ``draws`` draws in one chain and ignores ``chains``, ``tune``, ``sampler`` and ``target_accept``;
     its results are labelled approximate, and convergence is not checked.
+
+    ``mass_matrix`` is how nutpie adapts its mass matrix while tuning: ``"diagonal"`` (its
+    standard, from the draws' and gradients' variances) or ``"low_rank"`` (a diagonal one corrected
+    along the posterior's strongest correlations; nutpie calls it experimental). ``"low_rank"`` pays
+    where parameters trade off against each other: on the demo it took NUTS from 13 to 7 steps per
+    draw and raised the minimum bulk ESS (30 seeds: 1168-1782 against 1068-1330 in 10), sampling in
+    0.87x the time; on simulated 5- and 10-channel models it took as many steps, each costlier
+    (sampling 1.1-1.4x), and on the demo with Hill saturation it left 2 divergences of 4000 where
+    the diagonal one left none. PyMC's and NumPyro's NUTS always adapt a diagonal one.
     """
 
     method: FitMethod = "nuts"
@@ -219,6 +230,7 @@ class FitConfig(_Section):
     tune: WholeNumber = Field(750, ge=0)
     seed: WholeNumber | None = Field(42, ge=0)
     target_accept: float = Field(0.9, gt=0.5, lt=1.0)
+    mass_matrix: MassMatrix = "diagonal"
 
 
 #: Plausible ROAS (target units per unit of spend) when the KPI is revenue in the spend's

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import inspect
 import itertools
 import os
 import pickle
@@ -21,10 +22,11 @@ import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import xarray as xr
 
+from mediamix.config.schema import MassMatrix
 from mediamix.errors import SamplingError
 from mediamix.helper_processes import (ForkedJob, HelperSide, fork_here, groundwork, lay_groundwork, may_fork,
                                        parent_is_done)
@@ -83,14 +85,43 @@ class Sampler(Protocol):
         ...
 
 
+#: ``mass_matrix`` -> nutpie's ``adaptation``.
+_NUTPIE_ADAPTATION: dict[str, str] = {"diagonal": "diag", "low_rank": "low_rank"}
+
+
+def _mass_matrix_options(nutpie: Any, mass_matrix: str) -> dict[str, Any]:
+    """``nutpie.sample``'s arguments for ``mass_matrix``: none for its default diagonal one; for the
+    low-rank one ``adaptation`` or, in nutpie releases before that argument, its older flag."""
+    if mass_matrix == "diagonal":
+        return {}
+    if "adaptation" in inspect.signature(nutpie.sample).parameters:
+        return {"adaptation": _NUTPIE_ADAPTATION[mass_matrix]}
+    return {"low_rank_modified_mass_matrix": True}
+
+
 def _cores(chains: int) -> int:
     return max(1, min(chains, os.cpu_count() or 1))
 
 
+@dataclass(frozen=True)
 class NutpieSampler:
-    """nutpie's Rust NUTS on a numba-compiled model (the default), compiled by :func:`compile_nutpie`."""
+    """nutpie's Rust NUTS on a numba-compiled model (the default), compiled by :func:`compile_nutpie`.
 
-    name = "nutpie"
+    Parameters
+    ----------
+    mass_matrix : {"diagonal", "low_rank"}, default="diagonal"
+        How NUTS adapts its mass matrix while tuning: nutpie's diagonal one, or its low-rank
+        modified one (nutpie's ``adaptation="low_rank"``), which follows the posterior's strongest
+        correlations (see :class:`~mediamix.config.FitConfig`).
+    """
+
+    name: ClassVar[str] = "nutpie"
+    mass_matrix: MassMatrix = "diagonal"
+
+    def __post_init__(self) -> None:
+        if self.mass_matrix not in _NUTPIE_ADAPTATION:
+            raise SamplingError(f"Unknown mass_matrix '{self.mass_matrix}'. Expected one of: "
+                                f"{', '.join(_NUTPIE_ADAPTATION)}.")
 
     def sample(self, model: Any, *, chains: int, draws: int, tune: int, seed: int | None,
                target_accept: float, progressbar: bool) -> SampleResult:
@@ -108,6 +139,7 @@ class NutpieSampler:
             progress_bar=progressbar,
             target_accept=target_accept,
             save_warmup=False,
+            **_mass_matrix_options(nutpie, self.mass_matrix),
         )
         idata = traced_posterior(idata, model)  # compile_nutpie's model traces the unconstrained values
         t2 = time.perf_counter()
@@ -686,9 +718,14 @@ class NumpyroSampler:
 SAMPLERS: dict[str, type] = {s.name: s for s in (NutpieSampler, PymcSampler, NumpyroSampler)}
 
 
-def get_sampler(name: str) -> Sampler:
-    """The sampler registered as ``name`` (``"nutpie"``, ``"pymc"`` or ``"numpyro"``)."""
+def get_sampler(name: str, *, mass_matrix: MassMatrix = "diagonal") -> Sampler:
+    """The sampler registered as ``name`` (``"nutpie"``, ``"pymc"`` or ``"numpyro"``).
+
+    ``mass_matrix`` is nutpie's (:class:`NutpieSampler`); PyMC's and NumPyro's NUTS adapt a
+    diagonal one whatever it says (``[fit] mass_matrix`` documents this).
+    """
     try:
-        return SAMPLERS[name]()
+        kind = SAMPLERS[name]
     except KeyError:
         raise SamplingError(f"Unknown sampler '{name}'. Expected one of: {', '.join(SAMPLERS)}.") from None
+    return NutpieSampler(mass_matrix=mass_matrix) if kind is NutpieSampler else kind()
