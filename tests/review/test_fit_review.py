@@ -162,6 +162,21 @@ def test_tree_depth_saturation_is_read_from_each_samplers_statistics(stats: dict
     assert "100 of 2000 draws (5.0%) hit the maximum tree depth (10)" in finding.message
 
 
+@pytest.mark.parametrize(("stats", "hinted"), [
+    ({"fisher_distance": np.zeros((4, 500))}, True),  # nutpie, diagonal mass matrix
+    ({"fisher_distance": np.zeros((4, 500)), "num_eigenvalues": np.zeros((4, 500))}, False),  # nutpie, low rank
+    ({"tree_depth": np.full((4, 500), 4)}, False),  # PyMC or NumPyro: no low-rank mass matrix to offer
+], ids=["nutpie-diagonal", "nutpie-low-rank", "pymc"])
+def test_slow_mixing_suggests_nutpies_low_rank_mass_matrix_where_it_was_not_used(
+        stats: dict[str, np.ndarray], hinted: bool) -> None:
+    saturated = {**stats, "maxdepth_reached": np.arange(2000).reshape(4, 500) < 100}
+    found = _by_check(_tree(offset=1.0, stats=saturated))  # chains apart: the ESS fails
+    for check in ("ess", "tree_depth"):
+        assert found[check].severity != "pass"
+        assert ("--mass-matrix low_rank" in found[check].next_step) == hinted, check
+    assert "--mass-matrix" not in _by_check(_tree(stats=stats))["ess"].next_step  # a pass has no next step
+
+
 # --- the middle band: every check with three verdicts says "review" between its two thresholds ------
 
 
