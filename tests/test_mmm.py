@@ -29,6 +29,14 @@ def test_keyword_constructor_equals_config(demo) -> None:
     assert MMM(channels=["x1"]).config.fit.mass_matrix == "diagonal"
 
 
+def test_fit_overrides_the_mass_matrix_for_this_fit(demo) -> None:
+    mmm = MMM.from_config(demo.config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mmm.fit(demo.data, sampler=PriorSampler(), chains=2, draws=50, seed=3, mass_matrix="diagonal")
+    assert mmm.config_.fit.mass_matrix == "diagonal" and mmm.config.fit.mass_matrix == "low_rank"
+
+
 def test_fit_sets_the_learned_state(prior_fit) -> None:
     for attr in ("config_", "data_", "scales_", "design_", "idata_", "diagnostics_", "timing_"):
         assert hasattr(prior_fit, attr), attr

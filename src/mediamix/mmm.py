@@ -247,6 +247,7 @@ class MMM:
         draws: int | None = None,
         tune: int | None = None,
         seed: int | None = None,
+        mass_matrix: MassMatrix | None = None,
         progressbar: bool = False,
     ) -> MMM:
         """Validate ``data``, build the model and sample its posterior with NUTS (or approximate it).
@@ -264,6 +265,8 @@ class MMM:
             (see :mod:`mediamix.inference.approximate`) whose results are labelled approximate.
         chains, draws, tune, seed : int, optional
             Override the config's ``[fit]`` values for this fit.
+        mass_matrix : {"diagonal", "low_rank"}, optional
+            Override the config's ``[fit] mass_matrix`` (nutpie's; see :class:`~mediamix.config.FitConfig`).
         progressbar : bool, default=False
             Show the sampler's progress bar.
 
@@ -286,7 +289,8 @@ class MMM:
             start = time.perf_counter()
             backend = None if sampler is None or isinstance(sampler, str) else sampler
             config = self.config.with_fit(
-                sampler=None if backend else sampler, method=method, chains=chains, draws=draws, tune=tune, seed=seed
+                sampler=None if backend else sampler, method=method, chains=chains, draws=draws, tune=tune, seed=seed,
+                mass_matrix=mass_matrix,
             )
             if config.fit.seed is None:  # draw one, and record it so the fit can be reproduced
                 config = config.with_fit(seed=int(np.random.SeedSequence().generate_state(1)[0]))

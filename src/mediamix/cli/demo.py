@@ -26,6 +26,8 @@ def demo_command(
     sampler: Annotated[str | None, typer.Option(help="nutpie, pymc or numpyro.")] = None,
     method: Annotated[str | None, typer.Option(
         help="nuts (default), or a fast approximation: map, pathfinder, advi (labelled approximate).")] = None,
+    mass_matrix: Annotated[str | None, typer.Option(
+        help="nutpie's mass matrix: low_rank (the demo config's) or diagonal (mediamix's default).")] = None,
     data_seed: Annotated[int, typer.Option(min=0, help="Seed of the simulated data.")] = DEFAULT_DEMO_SEED,
     progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar (default: on a terminal).")
@@ -45,12 +47,13 @@ def demo_command(
         f"{', '.join(dataset.truth['channels'])}; true values shown in cyan."
     )
     mmm = MMM.from_config(dataset.config)
-    announce_fit(mmm.config.with_fit(chains=chains, draws=draws, tune=tune, sampler=sampler, method=method))
+    announce_fit(mmm.config.with_fit(chains=chains, draws=draws, tune=tune, sampler=sampler, method=method,
+                                     mass_matrix=mass_matrix))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         show_progress = sys.stderr.isatty() if progress is None else progress
         mmm.fit(dataset.data, chains=chains, draws=draws, tune=tune, sampler=sampler, method=method,
-                progressbar=show_progress)
+                mass_matrix=mass_matrix, progressbar=show_progress)  # type: ignore[arg-type]
     mmm.save(
         out,
         extra_files={
