@@ -16,11 +16,9 @@ What is compared
 The same data (``mediamix.simulate.seed_example()``, written to a CSV), the same model and the same
 seed, each run a fresh process timed from its start to its results written:
 
-- mediamix  : ``mediamix fit DATA --config CONFIG --out DIR`` with the demo's config
-              (``simulate.seed_config()``: mediamix's defaults, nutpie, 4 chains x 750 tune + 1000
-              draws, target_accept 0.9, and since 2026-11-30 nutpie's low-rank mass matrix,
-              ``[fit] mass_matrix = "low_rank"``); it writes summary.json, posterior.nc, CSV tables
-              and report.html.
+- mediamix  : ``mediamix fit DATA --config CONFIG --out DIR`` with its defaults (nutpie,
+              4 chains x 750 tune + 1000 draws, target_accept 0.9, diagonal mass matrix); it writes
+              summary.json, posterior.nc, CSV tables and report.html.
 - pmm-pymc  : pymc-marketing's ``MMM.fit`` with ``nuts_sampler="pymc"`` (PyMC's own NUTS), writing
               summary.json, then model.nc (``MMM.save``), with its defaults: 1000 tune + 1000 draws
               (``--draws``/``--pmm-default-draws`` add a second draw count when they differ).

@@ -64,10 +64,7 @@ def seed_config() -> dict[str, Any]:
             "yearly_seasonality": 2,
             "trend": "linear",
         },
-        # Its parameters trade off (each channel's effect against its saturation, the level against
-        # the trend): nutpie's low-rank mass matrix follows that, 7 steps per draw instead of 13, min
-        # bulk ESS 1168-1782 over 30 seeds (FitConfig's docstring has the figures).
-        "fit": {"chains": 4, "draws": 1000, "tune": 750, "seed": 42, "mass_matrix": "low_rank"},
+        "fit": {"chains": 4, "draws": 1000, "tune": 750, "seed": 42},
     }
 
 

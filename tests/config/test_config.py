@@ -35,7 +35,6 @@ chains = 4
 draws = 1000
 tune = 750
 seed = 42
-mass_matrix = "low_rank"
 """
 
 
@@ -323,16 +322,14 @@ def test_invalid_toml_names_the_path(tmp_path: Path) -> None:
 
 def test_with_fit_overrides_only_given_values(config: MMMConfig) -> None:
     new = config.with_fit(chains=2, draws=None, sampler="pymc", seed=None)
-    assert new.fit == FitConfig(sampler="pymc", chains=2, draws=1000, tune=750, seed=42, target_accept=0.9,
-                                mass_matrix="low_rank")
+    assert new.fit == FitConfig(sampler="pymc", chains=2, draws=1000, tune=750, seed=42, target_accept=0.9)
     assert (new.data, new.model, new.priors) == (config.data, config.model, config.priors)
     assert config.fit.chains == 4 and config.fit.sampler == "nutpie"  # the original is untouched
 
 
 def test_mass_matrix_is_diagonal_unless_asked_and_checked(config: MMMConfig) -> None:
-    assert FitConfig().mass_matrix == "diagonal"
-    assert config.fit.mass_matrix == "low_rank"  # the demo's (seed_config)
-    assert config.with_fit(mass_matrix="diagonal").fit.mass_matrix == "diagonal"
+    assert FitConfig().mass_matrix == config.fit.mass_matrix == "diagonal"
+    assert config.with_fit(mass_matrix="low_rank").fit.mass_matrix == "low_rank"
     with config_error("'fit.mass_matrix'", "'diagonal' or 'low_rank'", "Got 'dense'."):
         config.with_fit(mass_matrix="dense")
 

@@ -33,7 +33,7 @@ def recovers_roas(sampler: str, demo: simulate.SimulatedDataset | None = None, m
 
 
 def test_nutpies_low_rank_mass_matrix_follows_the_demos_correlations(demo: simulate.SimulatedDataset) -> None:
-    """Both mass matrices recover the truth; the low-rank one (the demo config's) takes fewer steps per draw."""
+    """Both mass matrices recover the truth; the low-rank one takes fewer steps per draw on the demo."""
     steps = {}
     for mass_matrix in ("diagonal", "low_rank"):
         mmm = recovers_roas("nutpie", demo, mass_matrix)

@@ -27,7 +27,7 @@ def demo_command(
     method: Annotated[str | None, typer.Option(
         help="nuts (default), or a fast approximation: map, pathfinder, advi (labelled approximate).")] = None,
     mass_matrix: Annotated[str | None, typer.Option(
-        help="nutpie's mass matrix: low_rank (the demo config's) or diagonal (mediamix's default).")] = None,
+        help="nutpie's mass matrix: diagonal (the default) or low_rank (for parameters that trade off).")] = None,
     data_seed: Annotated[int, typer.Option(min=0, help="Seed of the simulated data.")] = DEFAULT_DEMO_SEED,
     progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar (default: on a terminal).")
