@@ -140,7 +140,7 @@ class MMM:
     target_accept : float, default=0.9
     mass_matrix : {"diagonal", "low_rank"}, default="diagonal"
         How nutpie adapts its mass matrix while tuning (see :class:`~mediamix.config.FitConfig`);
-        PyMC's and NumPyro's NUTS adapt a diagonal one.
+        PyMC's and NumPyro's NUTS adapt a diagonal one only.
 
     Raises
     ------

@@ -332,6 +332,11 @@ def test_mass_matrix_is_diagonal_unless_asked_and_checked(config: MMMConfig) -> 
     assert config.with_fit(mass_matrix="low_rank").fit.mass_matrix == "low_rank"
     with config_error("'fit.mass_matrix'", "'diagonal' or 'low_rank'", "Got 'dense'."):
         config.with_fit(mass_matrix="dense")
+    for sampler in ("pymc", "numpyro"):  # no low-rank mass matrix there: said, not recorded and ignored
+        with config_error("'fit'", 'mass_matrix = "low_rank" is nutpie\'s', f"the {sampler} sampler",
+                          'mass_matrix = "diagonal"'):
+            config.with_fit(sampler=sampler, mass_matrix="low_rank")
+    assert config.with_fit(method="map", mass_matrix="low_rank").fit.method == "map"  # approximations ignore it
 
 
 def test_with_fit_without_overrides_is_unchanged(config: MMMConfig) -> None:

@@ -47,7 +47,6 @@ def test_nutpies_low_rank_mass_matrix_follows_the_demos_correlations(demo: simul
 
 def test_the_mass_matrix_is_nutpies_to_adapt() -> None:
     assert get_sampler("nutpie", mass_matrix="low_rank") == NutpieSampler(mass_matrix="low_rank")
-    assert get_sampler("pymc", mass_matrix="low_rank").name == "pymc"  # PyMC's NUTS: always diagonal
     with pytest.raises(SamplingError, match="Unknown mass_matrix 'dense'. Expected one of: diagonal, low_rank"):
         NutpieSampler(mass_matrix="dense")  # type: ignore[arg-type]
 

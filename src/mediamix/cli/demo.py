@@ -53,7 +53,7 @@ def demo_command(
         warnings.simplefilter("always", ConvergenceWarning)
         show_progress = sys.stderr.isatty() if progress is None else progress
         mmm.fit(dataset.data, chains=chains, draws=draws, tune=tune, sampler=sampler, method=method,
-                mass_matrix=mass_matrix, progressbar=show_progress)  # type: ignore[arg-type]
+                mass_matrix=mass_matrix, progressbar=show_progress)
     mmm.save(
         out,
         extra_files={

@@ -218,7 +218,9 @@ class FitConfig(_Section):
     draw and raised the minimum bulk ESS (30 seeds: 1168-1782 against 1068-1330 in 10), sampling in
     0.87x the time; on simulated 5- and 10-channel models it took as many steps, each costlier
     (sampling 1.1-1.4x), and on the demo with Hill saturation it left 2 divergences of 4000 where
-    the diagonal one left none. PyMC's and NumPyro's NUTS always adapt a diagonal one.
+    the diagonal one left none. PyMC's and NumPyro's NUTS adapt a diagonal one only: ``"low_rank"``
+    with them is an error (an approximation, ``method`` other than ``"nuts"``, ignores it like the
+    other NUTS settings).
     """
 
     method: FitMethod = "nuts"
@@ -231,6 +233,13 @@ class FitConfig(_Section):
     seed: WholeNumber | None = Field(42, ge=0)
     target_accept: float = Field(0.9, gt=0.5, lt=1.0)
     mass_matrix: MassMatrix = "diagonal"
+
+    @model_validator(mode="after")
+    def _mass_matrix_of_the_sampler(self) -> FitConfig:
+        if self.method == "nuts" and self.mass_matrix == "low_rank" and self.sampler != "nutpie":
+            raise ValueError(f'mass_matrix = "low_rank" is nutpie\'s; the {self.sampler} sampler adapts a diagonal '
+                             'mass matrix only. Set [fit] mass_matrix = "diagonal" or sampler = "nutpie"')
+        return self
 
 
 #: Plausible ROAS (target units per unit of spend) when the KPI is revenue in the spend's

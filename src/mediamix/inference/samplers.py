@@ -722,7 +722,7 @@ def get_sampler(name: str, *, mass_matrix: MassMatrix = "diagonal") -> Sampler:
     """The sampler registered as ``name`` (``"nutpie"``, ``"pymc"`` or ``"numpyro"``).
 
     ``mass_matrix`` is nutpie's (:class:`NutpieSampler`); PyMC's and NumPyro's NUTS adapt a
-    diagonal one whatever it says (``[fit] mass_matrix`` documents this).
+    diagonal one only (a config that asks them for ``"low_rank"`` does not validate).
     """
     try:
         kind = SAMPLERS[name]
