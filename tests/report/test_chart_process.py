@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import signal
 import sys
@@ -12,7 +13,9 @@ import types
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from mediamix import MMM, helper_processes
@@ -214,15 +217,86 @@ def test_warnings_of_the_helpers_charts_are_issued_here(slow_here: None, report_
         assert name in pending.drawn_there
 
 
-def test_a_save_inside_the_block_writes_the_report_the_same(prior_fit: MMM, tmp_path: Path) -> None:
+def _same_output(here: Path, both: Path) -> None:
+    """The two output folders hold the same files, byte for byte but the report's date."""
+    assert sorted(p.name for p in here.iterdir()) == sorted(p.name for p in both.iterdir())
+    for file in here.iterdir():
+        if file.suffix in (".csv", ".json", ".toml"):
+            assert (both / file.name).read_bytes() == file.read_bytes(), file.name
+    strip = [line for line in (here / REPORT_FILE).read_text().splitlines() if "Generated" not in line]
+    assert [line for line in (both / REPORT_FILE).read_text().splitlines() if "Generated" not in line] == strip
+
+
+def test_a_save_inside_the_block_writes_the_same_files_the_helper_made_the_report_inputs(
+        prior_fit: MMM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     prior_fit.save(tmp_path / "here")
+    start = MMM._report_start
+    makers = []
+
+    def _report_start(self: MMM, prob: float) -> ReportData:  # its name: a bound method pickles by it
+        makers.append(os.getpid())
+        warnings.warn(f"made in {os.getpid()}", UserWarning, stacklevel=1)
+        return start(self, prob)
+
+    monkeypatch.setattr(MMM, "_report_start", _report_start)
+    with charts_in_parallel() as helper:  # forked after the patch
+        helper = _wait_until_ready(helper)
+        with pytest.warns(UserWarning, match=f"made in {helper.pid}"):  # there, and its warning issued here
+            prior_fit.save(tmp_path / "both")
+        assert not helper.ready()  # it made the inputs and drew part of that report
+    assert makers == []  # not here
+    _same_output(tmp_path / "here", tmp_path / "both")
+
+
+@pytest.mark.parametrize("how", ["raises there", "dies there", "too slow"])
+def test_a_helper_that_fails_to_make_the_report_inputs_costs_only_time(
+        prior_fit: MMM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """The chart tables and the report are then made here: the same files."""
+    prior_fit.save(tmp_path / "here")
+    tables, here = MMM._chart_tables, os.getpid()
+
+    def chart_tables(self: MMM, prob: float) -> dict[str, Any]:
+        if os.getpid() != here:
+            if how == "raises there":
+                raise MemoryError("no memory there")
+            if how == "dies there":
+                os._exit(3)
+            time.sleep(60)
+        return tables(self, prob)
+
+    monkeypatch.setattr(MMM, "_chart_tables", chart_tables)
+    if how == "too slow":
+        made_there = charts.PendingCharts.made_there
+        monkeypatch.setattr(charts.PendingCharts, "made_there", lambda self: made_there(self, timeout=1.0))
     with charts_in_parallel() as helper:
-        _wait_until_ready(helper)
+        helper = _wait_until_ready(helper)
+        started = time.monotonic()
         prior_fit.save(tmp_path / "both")
-        assert not helper.ready()  # it drew part of that report
-    here, both = ((tmp_path / name / REPORT_FILE).read_text() for name in ("here", "both"))
-    strip = [line for line in here.splitlines() if "Generated" not in line]
-    assert [line for line in both.splitlines() if "Generated" not in line] == strip
+        assert time.monotonic() - started < 30
+        assert _gone(helper.pid)  # stopped and reaped: nothing of it left to wait for
+    _same_output(tmp_path / "here", tmp_path / "both")
+
+
+def test_inputs_made_there_and_the_charts_are_the_ones_made_here(
+        ready_helper: chart_process.ChartProcess, report_data: ReportData, drawn_here: dict[str, bytes],
+        prior_fit: MMM) -> None:
+    pending = start_charts(functools.partial(MMM._report_start, prior_fit, report_data.hdi_prob))
+    assert pending.in_parallel
+    made = pending.made_there()
+    assert made is not None
+    for field in ("waterfall", "response_curves", "adstock_curves", "fit", "decomposition"):
+        pd.testing.assert_frame_equal(getattr(made, field), getattr(report_data, field))
+    assert made.summary == {"hdi_prob": report_data.hdi_prob}
+    assert pending.result(dataclasses.replace(made, summary=report_data.summary)) == drawn_here
+
+
+def test_without_a_helper_nothing_is_made_and_the_inputs_are_asked_for(prior_fit: MMM) -> None:
+    assert chart_process.current() is None
+    pending = start_charts(functools.partial(MMM._report_start, prior_fit, 0.94))
+    assert not pending.in_parallel
+    assert pending.made_there() is None
+    with pytest.raises(ValueError, match="inputs were not made"):
+        pending.result()
 
 
 def test_the_helpers_charts_need_no_summary_but_the_interval_mass(report_data: ReportData,

@@ -4,17 +4,22 @@ Everything after sampling runs on one CPU: the summary, the tables, ``posterior.
 charts (0.68 s of the demo's warm 3.8 s ``mediamix fit``, 2-CPU machine). A :class:`ChartProcess`
 is a copy of this process (``fork``) made when a command begins, before the fit: while this process
 imports PyMC and compiles (one CPU idle then), it imports matplotlib and loads the fonts, says it is
-ready, and waits. Once the report's inputs exist, it draws :data:`CHARTS_THERE` while this process
-completes the summary, writes the output files and draws the others; their PNGs come back and go
-into the same report.
+ready, and waits. Once the model is fitted it gets a copy of it, makes the report's inputs (the
+chart tables among them: ``MMM.save``), sends them back and draws :data:`CHARTS_THERE`, while this
+process makes the summary, writes the output files and draws the others; their PNGs come back and
+go into the same report.
 
-The two processes talk over two pipes: one pickled request (:class:`~mediamix.report.data.ReportData`,
-made by this process) and one pickled answer per chart (its PNG, and the warnings it raised, issued
-here as if raised here: same category, file, line and module, so warning filters apply). Neither end
-reads anything a user handed in. This process never waits for the helper: once done with its own
-work it takes the charts the helper has finished and draws the others itself, from the last one
-back, while the helper goes on from the first; whatever the helper fails on (not ready, died, a
-chart's error) is drawn here, where a real error is raised with its own traceback. The report is
+The two processes talk over two pipes: one pickled request (a :class:`~mediamix.report.data.ReportData`,
+or a function that makes one, called there: :meth:`ChartProcess.draw`) and one pickled answer per
+chart (its PNG, and the warnings it raised, issued here as if raised here: same category, file,
+line and module, so warning filters apply), after the inputs it made, if it was asked to make them
+(:meth:`Answer.made`). Neither end reads anything a user handed in: both are this program, and
+each message is made by the other process. This process never waits for the helper's charts: once
+done with its own work it takes the charts the helper has finished and draws the others itself,
+from the last one back, while the helper goes on from the first; whatever the helper fails on (not
+ready, died, a chart's error) is drawn here, where a real error is raised with its own traceback.
+Inputs the helper makes are waited for (it is making them; making them here too would only take
+its CPU), up to a limit; where it fails or takes longer they are made here. The report is
 the same either way.
 
 Forking is safe only while this process runs no other Python thread (native pools that handle a
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import importlib.util
 import logging
 import os
@@ -42,12 +48,12 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from mediamix.helper_processes import may_fork, own_helper_ended, own_helper_started
 
-__all__ = ["CHARTS_THERE", "Answer", "ChartProcess", "ChartProcessFailed", "charts_in_parallel", "current"]
+__all__ = ["CHARTS_THERE", "MADE", "Answer", "ChartProcess", "ChartProcessFailed", "charts_in_parallel", "current"]
 
 _log = logging.getLogger(__name__)
 
@@ -56,6 +62,9 @@ _log = logging.getLogger(__name__)
 #: files. None of them reads the summary beyond ``hdi_prob``: they may start before it exists. The
 #: helper draws them in this order; when this process is done first, it draws them from the end.
 CHARTS_THERE = ("priors", "fit", "response", "waterfall")
+
+#: The name of the answer that carries the inputs the helper made (never a chart's name).
+MADE = "(inputs)"
 
 _READY = b"R"
 #: cgroup v2's CPU quota of this process's group ("max 100000", or quota and period in microseconds).
@@ -135,6 +144,10 @@ class ChartProcess:
     def draw(self, data: Any, names: Sequence[str]) -> Answer:
         """Have the helper draw ``names`` of ``data``, in that order; its PNGs arrive one by one.
 
+        ``data``: the charts' inputs, or a function without arguments that makes them: the helper
+        then calls (a pickled copy of) it first, and sends back what it made (:meth:`Answer.made`)
+        before it draws. The work of making them moves to the helper's CPU with it.
+
         Raises
         ------
         ChartProcessFailed
@@ -175,6 +188,7 @@ class Answer:
         self._helper = helper
         self._received: dict[str, tuple[str, Any, list[tuple[Any, ...]]]] = {}
         self._received_lock = threading.Lock()
+        self._made_or_ended = threading.Event()  # the made inputs arrived, or no more answers will
         self._thread = threading.Thread(target=self._talk, args=(request,), name="mediamix-charts", daemon=True)
         self._thread.start()
 
@@ -192,11 +206,32 @@ class Answer:
                         continue
                     with self._received_lock:
                         self._received[name] = (status, payload, caught)
+                    if name == MADE:
+                        self._made_or_ended.set()
             with helper._lock:  # noqa: SLF001
                 if not helper._reaped:  # noqa: SLF001
                     helper._reap()  # noqa: SLF001
         except Exception as err:  # a broken pipe or a cut message (the helper died or was killed)
             _log.debug("chart process answer ended: %r", err)
+        finally:
+            self._made_or_ended.set()
+
+    def made(self, timeout: float) -> Any | None:
+        """The inputs the helper made (its warnings issued here), once it has sent them, or None:
+        it was given the inputs, failed to make them, died, or took more than ``timeout`` seconds.
+
+        This waits: the helper is making them right now, and making them here too would only take
+        CPU time from it. A helper that fails or is too slow is stopped; the caller then makes the
+        inputs itself (where a real error is raised, with its own traceback) and draws every chart.
+        """
+        self._made_or_ended.wait(timeout)
+        with self._received_lock:
+            status, payload, caught = self._received.pop(MADE, ("missing", None, []))
+        if status != "ok":
+            self.cancel()
+            return None
+        _reissue(caught)
+        return payload
 
     def take(self, name: str) -> bytes | None:
         """Chart ``name``'s PNG if the helper has drawn it (its warnings issued here), else None.
@@ -271,16 +306,30 @@ def _serve(requests: int, answers: int) -> None:  # pragma: no cover - runs in t
         return
     names, data = pickle.loads(request)  # sent by the process this one was forked from
     with open(answers, "wb") as pipe:
+        if callable(data):  # make the inputs first, and send them back
+            status, data = _run_and_answer(pipe, MADE, data)
+            if status != "ok":  # the parent makes them, and draws every chart
+                return
         for name in names:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    status, payload = "ok", CHARTS[name](data)
-                except Exception as err:  # drawn again by the parent, which raises it there
-                    status, payload = "error", repr(err)
-            found = [(_picklable(w.message), w.category, w.filename, w.lineno, _module_of(w.filename))
-                     for w in caught]
-            _send(pipe, pickle.dumps((status, name, payload, found), protocol=pickle.HIGHEST_PROTOCOL))
+            _run_and_answer(pipe, name, functools.partial(CHARTS[name], data))
+
+
+def _run_and_answer(pipe: BinaryIO, name: str, work: Callable[[], Any]) -> tuple[str, Any]:  # pragma: no cover
+    """In the helper: ``work()`` (recording its warnings), its result or error sent as answer ``name``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            status, payload = "ok", work()
+        except Exception as err:  # done again by the parent, which raises it there
+            status, payload = "error", repr(err)
+    found = [(_picklable(w.message), w.category, w.filename, w.lineno, _module_of(w.filename)) for w in caught]
+    try:
+        message = pickle.dumps((status, name, payload, found), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as err:  # noqa: BLE001 - a result that does not pickle: the parent does it itself
+        status, payload = "error", repr(err)
+        message = pickle.dumps((status, name, payload, []), protocol=pickle.HIGHEST_PROTOCOL)
+    _send(pipe, message)
+    return status, payload
 
 
 def _module_of(filename: str) -> str | None:

@@ -3,8 +3,9 @@
 :func:`start_charts` begins drawing a report's charts and hands back a :class:`PendingCharts`:
 inside a :func:`~mediamix.report.chart_process.charts_in_parallel` block a helper process draws
 :data:`~mediamix.report.chart_process.CHARTS_THERE` meanwhile, and ``result()`` draws the others
-here; without one (or when it fails) ``result()`` draws them all here. The PNGs are the same
-either way.
+here; without one (or when it fails) ``result()`` draws them all here. Given a function that
+makes the report's inputs instead of the inputs, the helper makes them too, and hands them back
+(``made_there()``). The PNGs are the same either way.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ class PendingCharts:
     #: The charts whose PNGs came from the helper, once ``result()`` has returned.
     drawn_there: tuple[str, ...] = ()
 
-    def __init__(self, data: ReportData, helper: chart_process.ChartProcess | None = None) -> None:
-        self._data = data
+    def __init__(self, data: ReportData | Callable[[], ReportData],
+                 helper: chart_process.ChartProcess | None = None) -> None:
+        self._data = None if callable(data) else data
         self._answer: chart_process.Answer | None = None
         self._there: tuple[str, ...] = ()
         self._result: dict[str, bytes] | None = None
@@ -49,6 +51,18 @@ class PendingCharts:
                 self._there = there
         except Exception:  # noqa: BLE001 - the helper is gone, or data that does not pickle: draw here
             self._answer, self._there = None, ()
+
+    def made_there(self, timeout: float = 30.0) -> ReportData | None:
+        """The report's inputs: those it was started with, or, started with a function that makes
+        them, as the helper made them (waiting up to ``timeout`` seconds). None where no helper made
+        them (none, not ready, failed, too slow; a failed or slow one is stopped): the caller makes
+        them and starts the charts again with them.
+        """
+        if self._data is None and self._answer is not None:
+            self._data = self._answer.made(timeout)
+            if self._data is None:  # the helper was stopped: nothing of it to wait for
+                self._answer, self._there = None, ()
+        return self._data
 
     @property
     def in_parallel(self) -> bool:
@@ -66,6 +80,8 @@ class PendingCharts:
         if self._result is not None:
             return dict(self._result)
         data = self._data if data is None else data
+        if data is None:
+            raise ValueError("The report's inputs were not made: make them here and pass them to result().")
         here = {name: draw(data) for name, draw in CHARTS.items() if name not in self._there}
         left, there = list(self._there), []
         while left:
@@ -87,12 +103,16 @@ class PendingCharts:
         return dict(self._result)
 
 
-def start_charts(data: ReportData) -> PendingCharts:
+def start_charts(data: ReportData | Callable[[], ReportData]) -> PendingCharts:
     """Begin drawing every chart of ``data``: in part in the current helper process, if there is one.
 
     The helper's charts (:data:`~mediamix.report.chart_process.CHARTS_THERE`) read only
     ``hdi_prob`` of ``data.summary``, so a report may start them before its summary is complete
     and pass the completed inputs to ``result()``.
+
+    ``data`` may be a function (without arguments, picklable) that makes the inputs: a ready helper
+    then makes them itself before it draws, and :meth:`PendingCharts.made_there` hands them back.
+    Without one nothing is made: ``made_there()`` is None.
     """
     return PendingCharts(data, chart_process.current())
 
