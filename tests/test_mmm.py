@@ -197,8 +197,8 @@ def test_load_and_summary_refuse_files_mediamix_did_not_write(prior_fit, tmp_pat
     folder = tmp_path / "fit2"
     prior_fit.save(folder)
     tree = mediamix.output.read_posterior(folder / "posterior.nc")
-    xr.DataTree.from_dict({"fit_data": tree["fit_data"].to_dataset()}).to_netcdf(folder / "posterior.nc",
-                                                                                  engine="h5netcdf")
+    mediamix.output.write_posterior(xr.DataTree.from_dict({"fit_data": tree["fit_data"].to_dataset()}),
+                                    folder / "posterior.nc")
     with pytest.raises(mediamix.OutputError, match="has no 'posterior' group"):
         mediamix.load(folder)
 

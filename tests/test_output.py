@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+import xarray as xr
 
 from mediamix.errors import OutputError
-from mediamix.output import atomic_folder
+from mediamix.output import atomic_folder, read_posterior, write_posterior
+
+FILES = Path(__file__).parent / "files"
 
 
 def _leftovers(parent: Path) -> list[str]:
@@ -184,3 +189,41 @@ def test_a_table_stored_by_an_earlier_version_under_its_column_names_still_reads
     old.attrs["date_column"] = "week"
     pd.testing.assert_frame_equal(dataset_to_frame(old), frame)
     pd.testing.assert_frame_equal(dataset_to_frame(frame_to_dataset(frame, "week")), frame)
+
+
+def _small_posterior() -> xr.DataTree:
+    """A posterior.nc's layout in small: draws with dims and coordinates, sample stats, the
+    training table with dates and its attributes."""
+    rng = np.random.default_rng(7)
+    chains, draws = {"chain": [0, 1]}, {"draw": np.arange(5)}
+    posterior = xr.Dataset(
+        {"beta": (("chain", "draw", "channel"), rng.normal(size=(2, 5, 2))),
+         "sigma": (("chain", "draw"), rng.gamma(2.0, size=(2, 5)))},
+        coords={**chains, **draws, "channel": ["x1", "x2"]})
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((2, 5), dtype=bool)),
+                        "n_steps": (("chain", "draw"), rng.integers(1, 30, size=(2, 5)).astype(np.uint64))},
+                       coords={**chains, **draws})
+    fit_data = xr.Dataset({"column_0": ("date", rng.normal(size=4))},
+                          coords={"date": pd.date_range("2024-01-01", periods=4, freq="W-MON")},
+                          attrs={"date_column": "week", "columns": '["sales"]'})
+    return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats, "fit_data": fit_data})
+
+
+def test_posterior_nc_round_trips(tmp_path: Path) -> None:
+    tree = _small_posterior()
+    write_posterior(tree, tmp_path / "posterior.nc")
+    assert read_posterior(tmp_path / "posterior.nc").identical(tree)
+
+
+def test_a_posterior_nc_written_by_h5netcdf_still_reads() -> None:
+    """mediamix wrote posterior.nc with h5netcdf before; such output folders still load. The file was
+    written once from ``_small_posterior()`` with h5netcdf 1.8.2 (h5netcdf is no dependency now)."""
+    assert read_posterior(FILES / "posterior-h5netcdf.nc").identical(_small_posterior())
+
+
+def test_a_posterior_nc_that_is_no_netcdf_says_so(tmp_path: Path) -> None:
+    (tmp_path / "posterior.nc").write_bytes(b"\x80\x04not netCDF at all")
+    with pytest.raises(OutputError, match=r"Cannot read '.*posterior.nc' as InferenceData"):
+        read_posterior(tmp_path / "posterior.nc")
+    with pytest.raises(OutputError, match="is missing"):
+        read_posterior(tmp_path / "none.nc")

@@ -719,7 +719,7 @@ class MMM:
         with output.atomic_folder(path) as tmp:
             output.write_json(tmp / output.SUMMARY_FILE, summary)
             contributions.to_csv(tmp / output.CONTRIBUTIONS_FILE, index=False, date_format="%Y-%m-%d")
-            tree.to_netcdf(tmp / output.POSTERIOR_FILE, engine="h5netcdf")
+            output.write_posterior(tree, tmp / output.POSTERIOR_FILE)
             (tmp / output.CONFIG_FILE).write_text(dump_config(self.config_), encoding="utf-8")
             made = pending.made_there()
             if made is None:  # no helper made them: here, as it would have

@@ -5,8 +5,8 @@ Contract (other tools rely on these names):
 - ``summary.json``: per-channel spend, contribution, share and ROAS (mean and
   94% HDI), diagnostics and timing;
 - ``contributions.csv``: posterior-mean contribution of every component per date;
-- ``posterior.nc``: the ArviZ InferenceData (netCDF, via h5netcdf), with the
-  training table in its ``fit_data`` group;
+- ``posterior.nc``: the ArviZ InferenceData (netCDF-4, written and read with the
+  netCDF library, :data:`NETCDF_ENGINE`), with the training table in its ``fit_data`` group;
 - ``config.toml``: the fully resolved config;
 - attribution tables: ``channels.csv``, ``contribution_bands.csv``,
   ``waterfall.csv``, ``response_curves.csv``, ``adstock.csv``.
@@ -304,12 +304,24 @@ def dataset_to_frame(ds: xr.Dataset) -> pd.DataFrame:
     return frame.reset_index().rename(columns={"date": date_column})
 
 
+#: xarray's engine for ``posterior.nc``: the netCDF C library (netCDF4-python). h5netcdf, which wrote
+#: and read it before, spends ~0.3 s in Python creating or opening the demo's 42 variables (writing
+#: 0.31 s against 0.043 s, reading 0.31 s against 0.042 s, same file contents); both write netCDF-4
+#: files, so each reads the other's.
+NETCDF_ENGINE = "netcdf4"
+
+
+def write_posterior(tree: xr.DataTree, path: Path) -> None:
+    """Write ``posterior.nc`` (netCDF-4 with groups)."""
+    tree.to_netcdf(path, engine=NETCDF_ENGINE)
+
+
 def read_posterior(path: Path) -> xr.DataTree:
     """Open ``posterior.nc`` fully into memory (netCDF: no pickle involved)."""
     if not path.is_file():
         raise OutputError(f"'{path}' is missing; is this a mediamix output folder?")
     try:
-        with xr.open_datatree(path, engine="h5netcdf") as tree:
+        with xr.open_datatree(path, engine=NETCDF_ENGINE) as tree:
             return tree.load()
     except (OSError, ValueError) as err:
         raise OutputError(f"Cannot read '{path}' as InferenceData: {err}.") from None
