@@ -449,3 +449,43 @@ def test_warnings_from_the_helper_are_filtered_and_rebuilt_as_here(
     else:
         assert [str(w.message) for w in caught] == ["NeedsCode: needs a code"]
         assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("there_s", [1.0, 60.0])
+def test_the_last_chart_the_helper_has_begun_is_waited_for_a_while(
+        report_data: ReportData, drawn_here: dict[str, bytes], monkeypatch: pytest.MonkeyPatch,
+        there_s: float) -> None:
+    """Done with its own charts, this process waits for the last chart if the helper is on it (up to
+    ``WAIT_FOR_BEGUN_S``) rather than drawing it too; a helper stuck on it costs only that wait."""
+    last = chart_process.CHARTS_THERE[-1]
+    draw_last, here = charts.CHARTS[last], os.getpid()
+
+    def slow_there(data: ReportData) -> bytes:
+        if os.getpid() != here:
+            time.sleep(there_s)
+        return draw_last(data)
+
+    mine = next(name for name in charts.CHARTS if name not in chart_process.CHARTS_THERE)
+    draw_mine = charts.CHARTS[mine]
+
+    def after_the_helper_began_the_last(data: ReportData) -> bytes:
+        answer = chart_process.current()._answer  # type: ignore[union-attr]  # noqa: SLF001
+        deadline = time.monotonic() + 120
+        while answer.drawing() != last and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return draw_mine(data)
+
+    monkeypatch.setitem(charts.CHARTS, last, slow_there)  # type: ignore[index]
+    monkeypatch.setitem(charts.CHARTS, mine, after_the_helper_began_the_last)  # type: ignore[index]
+    with charts_in_parallel() as helper:
+        _wait_until_ready(helper)
+        pending = start_charts(report_data)
+        began = time.monotonic()
+        drawn = pending.result()
+        took = time.monotonic() - began
+    assert drawn == drawn_here
+    if there_s < charts.WAIT_FOR_BEGUN_S:
+        assert pending.drawn_there == chart_process.CHARTS_THERE  # the last one taken from the helper
+    else:
+        assert last not in pending.drawn_there  # drawn here after the wait
+        assert took < 30

@@ -14,10 +14,12 @@ or a function that makes one, called there: :meth:`ChartProcess.draw`) and one p
 chart (its PNG, and the warnings it raised, issued here as if raised here: same category, file,
 line and module, so warning filters apply), after the inputs it made, if it was asked to make them
 (:meth:`Answer.made`). Neither end reads anything a user handed in: both are this program, and
-each message is made by the other process. This process never waits for the helper's charts: once
-done with its own work it takes the charts the helper has finished and draws the others itself,
-from the last one back, while the helper goes on from the first; whatever the helper fails on (not
-ready, died, a chart's error) is drawn here, where a real error is raised with its own traceback.
+each message is made by the other process. This process does not wait for the helper's charts:
+once done with its own work it takes the charts the helper has finished and draws the others
+itself, from the last one back, while the helper goes on from the first (the helper says when it
+begins a chart: only the last one left, if the helper is on it, is waited for, up to
+``charts.WAIT_FOR_BEGUN_S``); whatever the helper fails on (not ready, died, a chart's error) is
+drawn here, where a real error is raised with its own traceback.
 Inputs the helper makes are waited for (it is making them; making them here too would only take
 its CPU), up to a limit; where it fails or takes longer they are made here. The report is
 the same either way.
@@ -67,6 +69,7 @@ CHARTS_THERE = ("priors", "fit", "response", "waterfall")
 MADE = "(inputs)"
 
 _READY = b"R"
+_BEGUN = "begun"  # the status of the message the helper sends as it begins a chart
 #: cgroup v2's CPU quota of this process's group ("max 100000", or quota and period in microseconds).
 _CURRENT: contextvars.ContextVar[ChartProcess | None] = contextvars.ContextVar("mediamix_chart_process", default=None)
 
@@ -188,7 +191,9 @@ class Answer:
         self._helper = helper
         self._received: dict[str, tuple[str, Any, list[tuple[Any, ...]]]] = {}
         self._received_lock = threading.Lock()
-        self._made_or_ended = threading.Event()  # the made inputs arrived, or no more answers will
+        self._arrived = threading.Condition(self._received_lock)  # notified at each answer, and at the end
+        self._ended = False  # no more answers will come
+        self._drawing: str | None = None  # the chart the helper said it began last
         self._thread = threading.Thread(target=self._talk, args=(request,), name="mediamix-charts", daemon=True)
         self._thread.start()
 
@@ -204,17 +209,37 @@ class Answer:
                     except Exception as err:  # noqa: BLE001 - e.g. a warning that does not unpickle: drawn here
                         _log.debug("chart process answer not read: %r", err)
                         continue
-                    with self._received_lock:
-                        self._received[name] = (status, payload, caught)
-                    if name == MADE:
-                        self._made_or_ended.set()
+                    with self._arrived:
+                        if status == _BEGUN:
+                            self._drawing = name
+                        else:
+                            self._received[name] = (status, payload, caught)
+                        self._arrived.notify_all()
             with helper._lock:  # noqa: SLF001
                 if not helper._reaped:  # noqa: SLF001
                     helper._reap()  # noqa: SLF001
         except Exception as err:  # a broken pipe or a cut message (the helper died or was killed)
             _log.debug("chart process answer ended: %r", err)
         finally:
-            self._made_or_ended.set()
+            with self._arrived:
+                self._ended = True
+                self._arrived.notify_all()
+
+    def _wait_for(self, name: str, timeout: float) -> None:
+        """Until answer ``name`` arrived, no more answers will come, or ``timeout`` seconds passed."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: name in self._received or self._ended, timeout)
+
+    def drawing(self) -> str | None:
+        """The chart the helper is drawing now (begun, not answered yet), if any."""
+        with self._received_lock:
+            name = self._drawing
+            return None if self._ended or name is None or name in self._received else name
+
+    def wait_for(self, name: str, timeout: float) -> bytes | None:
+        """Chart ``name``'s PNG as :meth:`take` gives it, waiting up to ``timeout`` seconds for it."""
+        self._wait_for(name, timeout)
+        return self.take(name)
 
     def made(self, timeout: float) -> Any | None:
         """The inputs the helper made (its warnings issued here), once it has sent them, or None:
@@ -224,7 +249,7 @@ class Answer:
         CPU time from it. A helper that fails or is too slow is stopped; the caller then makes the
         inputs itself (where a real error is raised, with its own traceback) and draws every chart.
         """
-        self._made_or_ended.wait(timeout)
+        self._wait_for(MADE, timeout)
         with self._received_lock:
             status, payload, caught = self._received.pop(MADE, ("missing", None, []))
         if status != "ok":
@@ -311,6 +336,7 @@ def _serve(requests: int, answers: int) -> None:  # pragma: no cover - runs in t
             if status != "ok":  # the parent makes them, and draws every chart
                 return
         for name in names:
+            _send(pipe, pickle.dumps((_BEGUN, name, None, []), protocol=pickle.HIGHEST_PROTOCOL))
             _run_and_answer(pipe, name, functools.partial(CHARTS[name], data))
 
 
