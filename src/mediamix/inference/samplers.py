@@ -200,7 +200,7 @@ class NutpieSampler:
 # neither the code nor its keys depend on their values: a refit with other prior numbers reuses
 # everything (and, with :mod:`mediamix.inference.compiled_models`, skips the graph work too).
 # Other nutpie versions, or ``numba__cache=False``, take nutpie's own path (without fastmath, see
-# ``compile_nutpie``). Measured figures: README, "Speed".
+# ``compile_nutpie``). Measured figures: README, "Speed", and docs/speed.md.
 
 _NUTPIE_PATCH_LOCK = threading.Lock()
 #: The functions whose machine code numba's cache keeps: what a warm run loads and calls (the graph's
