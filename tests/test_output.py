@@ -221,6 +221,21 @@ def test_a_posterior_nc_written_by_h5netcdf_still_reads() -> None:
     assert read_posterior(FILES / "posterior-h5netcdf.nc").identical(_small_posterior())
 
 
+def test_a_damaged_posterior_nc_says_so(tmp_path: Path) -> None:
+    """Found in review: the netCDF library raises RuntimeError for damaged compressed data (h5netcdf
+    raised OSError); either is the user's file, and an OutputError says which."""
+    draws = xr.Dataset({"beta": (("chain", "draw"), np.random.default_rng(0).normal(size=(4, 5000)))})
+    xr.DataTree.from_dict({"posterior": draws}).to_netcdf(
+        tmp_path / "posterior.nc", engine="netcdf4",
+        encoding={"/posterior": {"beta": {"zlib": True, "chunksizes": (1, 500)}}})
+    damaged = bytearray((tmp_path / "posterior.nc").read_bytes())
+    middle = len(damaged) // 2
+    damaged[middle:middle + 2048] = bytes(2048)
+    (tmp_path / "posterior.nc").write_bytes(damaged)
+    with pytest.raises(OutputError, match=r"Cannot read '.*posterior.nc' as InferenceData: NetCDF: HDF error"):
+        read_posterior(tmp_path / "posterior.nc")
+
+
 def test_a_posterior_nc_that_is_no_netcdf_says_so(tmp_path: Path) -> None:
     (tmp_path / "posterior.nc").write_bytes(b"\x80\x04not netCDF at all")
     with pytest.raises(OutputError, match=r"Cannot read '.*posterior.nc' as InferenceData"):

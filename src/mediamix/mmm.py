@@ -708,6 +708,7 @@ class MMM:
         # come back for the tables and the other charts. Without a helper, or where it fails, they
         # are made here, the same.
         pending = start_charts(functools.partial(self._copy_for_report()._report_start, analysis.HDI_PROB))
+        began = time.perf_counter()
         summary = self.summary_dict()
         contributions = self.contributions()
         date = self.config_.data.date
@@ -721,7 +722,9 @@ class MMM:
             contributions.to_csv(tmp / output.CONTRIBUTIONS_FILE, index=False, date_format="%Y-%m-%d")
             output.write_posterior(tree, tmp / output.POSTERIOR_FILE)
             (tmp / output.CONFIG_FILE).write_text(dump_config(self.config_), encoding="utf-8")
-            made = pending.made_there()
+            # The helper's work is about this process's so far (the same posterior, the same kind of
+            # sums): a helper far slower than that is stuck, and stopped.
+            made = pending.made_there(timeout=max(30.0, 3 * (time.perf_counter() - began)))
             if made is None:  # no helper made them: here, as it would have
                 chart_tables = self._chart_tables(analysis.HDI_PROB)
                 report = self._start_report(chart_tables)

@@ -323,5 +323,7 @@ def read_posterior(path: Path) -> xr.DataTree:
     try:
         with xr.open_datatree(path, engine=NETCDF_ENGINE) as tree:
             return tree.load()
-    except (OSError, ValueError) as err:
+    # The netCDF library raises RuntimeError ("NetCDF: HDF error") for damaged data it reads
+    # after opening the file (found in review: a compressed variable with zeroed bytes).
+    except (OSError, ValueError, RuntimeError) as err:
         raise OutputError(f"Cannot read '{path}' as InferenceData: {err}.") from None

@@ -33,7 +33,8 @@ Ctrl-C (the terminal sends it to both processes; this one decides), never runs t
 handlers or flushes its buffers (it ends with ``os._exit``), and is killed when the block that
 started it ends. Only the CLI starts one (see :func:`charts_in_parallel`); library code draws in
 its own process unless asked. It costs ~80 MB of memory of its own (demo; the rest is shared with
-this process until either writes to it).
+this process until either writes to it), plus, once it makes the report's inputs, its copy of the
+fitted model and what it computes from it (the decomposition: draws x dates x components).
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ class ChartProcess:
         if not self.ready():
             raise ChartProcessFailed("the chart process is not ready")
         request = pickle.dumps((tuple(names), data), protocol=pickle.HIGHEST_PROTOCOL)
-        self._answer = Answer(self, request)
+        self._answer = Answer(self, request, makes=callable(data))
         return self._answer
 
     def close(self) -> None:
@@ -187,8 +188,9 @@ class ChartProcess:
 class Answer:
     """The helper's answer to one request, chart by chart as it draws them (read by a thread)."""
 
-    def __init__(self, helper: ChartProcess, request: bytes) -> None:
+    def __init__(self, helper: ChartProcess, request: bytes, *, makes: bool = False) -> None:
         self._helper = helper
+        self._makes = makes  # asked to make the inputs (a function was sent)
         self._received: dict[str, tuple[str, Any, list[tuple[Any, ...]]]] = {}
         self._received_lock = threading.Lock()
         self._arrived = threading.Condition(self._received_lock)  # notified at each answer, and at the end
@@ -214,6 +216,8 @@ class Answer:
                             self._drawing = name
                         else:
                             self._received[name] = (status, payload, caught)
+                            if name == self._drawing:  # answered (take() may pop it before drawing() looks)
+                                self._drawing = None
                         self._arrived.notify_all()
             with helper._lock:  # noqa: SLF001
                 if not helper._reaped:  # noqa: SLF001
@@ -233,8 +237,7 @@ class Answer:
     def drawing(self) -> str | None:
         """The chart the helper is drawing now (begun, not answered yet), if any."""
         with self._received_lock:
-            name = self._drawing
-            return None if self._ended or name is None or name in self._received else name
+            return None if self._ended else self._drawing
 
     def wait_for(self, name: str, timeout: float) -> bytes | None:
         """Chart ``name``'s PNG as :meth:`take` gives it, waiting up to ``timeout`` seconds for it."""
@@ -243,20 +246,28 @@ class Answer:
 
     def made(self, timeout: float) -> Any | None:
         """The inputs the helper made (its warnings issued here), once it has sent them, or None:
-        it was given the inputs, failed to make them, died, or took more than ``timeout`` seconds.
+        it was given the inputs (at once), failed to make them, died, or took more than ``timeout``
+        seconds.
 
         This waits: the helper is making them right now, and making them here too would only take
         CPU time from it. A helper that fails or is too slow is stopped; the caller then makes the
         inputs itself (where a real error is raised, with its own traceback) and draws every chart.
+        So is one whose warnings raise here (a filter that turns them into errors): made here, the
+        same warnings are raised where the caller handles them.
         """
+        if not self._makes:
+            return None
         self._wait_for(MADE, timeout)
         with self._received_lock:
             status, payload, caught = self._received.pop(MADE, ("missing", None, []))
-        if status != "ok":
-            self.cancel()
-            return None
-        _reissue(caught)
-        return payload
+        if status == "ok":
+            try:
+                _reissue(caught)
+                return payload
+            except Exception:  # noqa: BLE001 - raised by a warning filter: made here again, see above
+                pass
+        self.cancel()
+        return None
 
     def take(self, name: str) -> bytes | None:
         """Chart ``name``'s PNG if the helper has drawn it (its warnings issued here), else None.
@@ -280,18 +291,22 @@ class Answer:
         self._thread.join()
 
 
-_REGISTRY: dict[Any, Any] = {}  # the warnings module's "once per location" memory for re-issued warnings
+_REGISTRY: dict[Any, Any] = {}  # "once per location" memory for warnings from no imported module
 
 
 def _reissue(caught: list[tuple[Any, ...]]) -> None:
-    """Issue warnings recorded in the helper as if raised here, where they were (filters by module work)."""
+    """Issue warnings recorded in the helper as if raised here, where they were (filters by module
+    work, and a warning this process raised at the same place already is not shown twice: its
+    module's own registry, as ``warnings.warn`` keeps it)."""
     for message, category, filename, lineno, module in caught:
         if isinstance(message, str):  # an instance that did not pickle
             try:
                 message = category(message)
             except Exception:  # noqa: BLE001 - a category that needs more arguments
                 message = UserWarning(f"{category.__name__}: {message}")
-        warnings.warn_explicit(message, type(message), filename, lineno, module=module, registry=_REGISTRY)
+        namespace = getattr(sys.modules.get(module or ""), "__dict__", None)
+        registry = namespace.setdefault("__warningregistry__", {}) if namespace is not None else _REGISTRY
+        warnings.warn_explicit(message, type(message), filename, lineno, module=module, registry=registry)
 
 
 def current() -> ChartProcess | None:
@@ -329,7 +344,9 @@ def _serve(requests: int, answers: int) -> None:  # pragma: no cover - runs in t
         request = _receive(pipe)
     if not request:  # the command ended without a report
         return
-    names, data = pickle.loads(request)  # sent by the process this one was forked from
+    with warnings.catch_warnings():  # the transfer's own, if any: nothing this process would have raised
+        warnings.simplefilter("ignore")
+        names, data = pickle.loads(request)  # sent by the process this one was forked from
     with open(answers, "wb") as pipe:
         if callable(data):  # make the inputs first, and send them back
             status, data = _run_and_answer(pipe, MADE, data)
