@@ -54,3 +54,19 @@ def machine(packages: tuple[str, ...], **extra: object) -> dict:
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
             **{name: package_version(name) for name in packages}, **extra,
             "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def demo_model() -> object:
+    """The demo's ``pymc.Model`` as ``mediamix fit`` builds it (``seed_example`` data, the demo config)."""
+    from mediamix.config import parse_config
+    from mediamix.data.validate import validate_data
+    from mediamix.model.build import build_model
+    from mediamix.model.design import Scales, make_design
+    from mediamix.simulate import seed_example
+
+    ds = seed_example()
+    cfg = parse_config(ds.config)
+    d = cfg.data
+    frame = validate_data(ds.data, date=d.date, target=d.target, channels=d.channels,
+                          controls=d.controls, l_max=cfg.model.l_max)
+    return build_model(cfg, make_design(frame, cfg, Scales.from_frame(frame, cfg)))

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _process import machine  # noqa: E402
+from _process import demo_model, machine  # noqa: E402
 
 
 def worker(cpu: int | None) -> dict:
@@ -61,19 +61,9 @@ def worker(cpu: int | None) -> dict:
     import nutpie
 
     import mediamix
-    from mediamix.config import parse_config
-    from mediamix.data.validate import validate_data
     from mediamix.inference.samplers import compile_nutpie
-    from mediamix.model.build import build_model
-    from mediamix.model.design import Scales, make_design
-    from mediamix.simulate import seed_example
 
-    ds = seed_example()
-    cfg = parse_config(ds.config)
-    d = cfg.data
-    frame = validate_data(ds.data, date=d.date, target=d.target, channels=d.channels,
-                          controls=d.controls, l_max=cfg.model.l_max)
-    model = build_model(cfg, make_design(frame, cfg, Scales.from_frame(frame, cfg)))
+    model = demo_model()
     wall, cpu_s = time.perf_counter(), time.process_time()
     compiled_model = compile_nutpie(model, reuse=False)
     wall, cpu_s = time.perf_counter() - wall, time.process_time() - cpu_s

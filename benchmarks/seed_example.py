@@ -56,7 +56,7 @@ import statistics
 import sys
 import tempfile
 
-from _process import machine, run_timed  # benchmarks/ is on sys.path when a script runs
+from _process import demo_model, machine, run_timed  # benchmarks/ is on sys.path when a script runs
 
 SAMPLER_ORDER = ("nutpie", "pymc", "numpyro")
 DEFAULT = "nutpie"
@@ -74,22 +74,15 @@ def run_worker(sampler: str, seed: int, chains: int, draws: int, tune: int) -> d
     """
     import mediamix.model.build as build
     from mediamix.config import parse_config
-    from mediamix.data.validate import validate_data
     from mediamix.inference import diagnose, get_sampler
-    from mediamix.model.build import build_model
-    from mediamix.model.design import Scales, make_design
     from mediamix.simulate import seed_example
 
     if sampler.endswith("-direct"):
         sampler, build.REPARAMETRIZE = sampler.removesuffix("-direct"), False
-    ds = seed_example()
-    cfg = parse_config(ds.config)
-    d = cfg.data
-    frame = validate_data(ds.data, date=d.date, target=d.target, channels=d.channels,
-                          controls=d.controls, l_max=cfg.model.l_max)
-    model = build_model(cfg, make_design(frame, cfg, Scales.from_frame(frame, cfg)))
+    model = demo_model()
+    target_accept = parse_config(seed_example().config).fit.target_accept
     res = get_sampler(sampler).sample(model, chains=chains, draws=draws, tune=tune, seed=seed,
-                                      target_accept=cfg.fit.target_accept, progressbar=False)
+                                      target_accept=target_accept, progressbar=False)
     diag = diagnose(res.idata)
     total = res.compile_s + res.sampling_s
     out = {"compile_s": res.compile_s, "sampling_s": res.sampling_s, "total_s": total,
