@@ -6,23 +6,25 @@ backend turns that graph into a Python function that calls one numba function pe
 each made from its own source text (``def add(x0, x1): return x0 + x1``) and wrapped once more so
 that numba's cache can find it. numba compiles every one of them on its own (type inference,
 lowering, LLVM's passes) and then links it into the kernel: in a one-process cold compile of the
-demo model 438 numba functions, about 250 of them these one-line scalar functions, ~2 CPU-s of
-~17 on a slow machine.
+demo model 438 numba functions, about 230 of them these one-line functions and their wrappers, ~2
+CPU-s of ~17 on a slow machine.
 
-Inside :func:`kernels_inline`, a ``Composite`` whose scalar operation is one of those whose numba
-function PyTensor writes as a single expression (``+`` and ``*`` over all inputs, a NumPy ufunc,
-``**``, a two-way ``switch``) has that expression written into the kernel's own source instead of
-a call, so numba types and lowers it as part of the kernel. Every other operation (those with code
-of their own: ``sigmoid``, ``softplus``, ``gammaln``, casts to small types, ...) is still called
-as PyTensor makes it. The kernel computes the same operations on the same types, in the same order
-(numba compiles PyTensor's one-line function for exactly the argument types the call passes; no
-fast-math flags let LLVM reorder them), so its results are the same bit for bit: the tests compare
-kernels against PyTensor's own, and the demo's draws. The kernel's cache key is its own, made from
-its source, its constants and the keys of the functions it still calls.
+Inside :func:`kernels_inline`, each scalar operation of a ``Composite`` whose numba function
+PyTensor writes as a single expression (``+`` and ``*`` over all inputs, a NumPy ufunc, ``**`` on
+floats, a two-way ``switch`` with float branches) has that expression written into the kernel's own
+source instead of a call, so numba types and lowers it as part of the kernel. Every other operation
+(those with code of their own: ``sigmoid``, ``softplus``, ``gammaln``, casts to small types, ...) is
+still called as PyTensor makes it. The kernel computes the same operations on the same types, in
+the same order (numba compiles PyTensor's one-line function for exactly the argument types the call
+passes; mediamix compiles without fast-math, so LLVM reorders nothing), so its results are the
+same bit for bit: the tests compare kernels against PyTensor's own on edge values, and the demo
+model's logp and gradient. The kernel's cache key is its own, made from its source, its constants
+and the keys of the functions it still calls.
 
-Measured on the demo, one-process cold compile of the logp/gradient function (both variants run at
-the same time, one per CPU, swapping CPUs, six pairs on the slow machine of 2026-11-30): 438 -> 207
-numba functions compiled, compile 16.4 -> 14.6 s (medians), 6 of 6 pairs faster.
+Measured on the demo, one-process cold compile of the logp/gradient function, both variants at the
+same time, one per CPU, CPUs swapped each round (``benchmarks/compile_pairs.py``; the slow machine
+of 2026-11-30): 438 -> 207 numba functions; 16.4 -> 14.6 s (medians of 6 pairs, 6 faster), and
+13.04 vs 14.38 s against the commit before (4 of 4 pairs, ratio 0.907), the same draws.
 
 Only PyTensor versions whose numba backend was read for it are changed (:data:`CHECKED_PYTENSOR`);
 with others the block changes nothing.
