@@ -293,3 +293,52 @@ def test_object_and_bitcode_functions_link_into_one_caller_and_a_bitcode_callbac
     printed = ["op1", "sees", "200.0"] * 4  # op1 runs 4 times in caller: twice through graph, once through op2
     assert _run(tmp_path, _MIXED, "load") == [*printed, str(caller(1.0)), str(caller(200.0)), "raised", "negative",
                                               str(op2(2.0) - 0.5)]
+
+
+def _from_source(source: str, name: str, **globals_: object) -> object:
+    """A function compiled from source at the top level of its namespace, as PyTensor makes its
+    wrappers (its qualified name has no ``<locals>``)."""
+    namespace: dict[str, object] = dict(globals_)
+    exec(textwrap.dedent(source), namespace)  # noqa: S102 - a literal
+    return namespace[name]
+
+
+def test_a_thin_wrapper_skips_llvms_module_passes_and_its_caller_still_gets_it_right() -> None:
+    with machine_code.machine_code_on_demand():
+        @numba.njit(**NO_WRAPPERS)
+        def op_impl(x: float, y: float) -> float:  # an op's own code: <locals> in its name
+            return (x * y + 1.0) / (x - y)
+
+        wrapper = numba.njit(**NO_WRAPPERS)(_from_source(
+            "def op_wrapper_t1(*args):\n    return jitable_func(*args)\n", "op_wrapper_t1", jitable_func=op_impl))
+        graph = numba.njit(_from_source(
+            "def graph_t1(x, y):\n    return wrapper(x, y) * 2.0\n", "graph_t1", wrapper=wrapper))
+        before = machine_code.thin_count()
+        assert graph(3.0, 1.0) == 4.0
+        with pytest.raises(ZeroDivisionError):  # raised in the op's code, through the wrapper
+            graph(1.0, 1.0)
+        assert machine_code.thin_count() == before + 1  # the wrapper only
+    assert getattr(_library(wrapper), "_mediamix_thin", False)
+    assert not getattr(_library(op_impl), "_mediamix_thin", False)  # a nested name: its own code
+    assert not getattr(_library(graph), "_mediamix_thin", False)  # links a library, but called from Python
+
+
+def test_an_implementation_a_kept_function_and_code_outside_the_block_are_optimized() -> None:
+    inner = numba.njit(**NO_WRAPPERS)(_from_source("def inner_t2(x):\n    return x + 1.0\n", "inner_t2"))
+    # a top-level function with more than a thin wrapper's code of its own
+    body = "".join(f"    x = inner(x) * {k}.5 - x / {k + 1}.0\n" for k in range(20))
+    big_source = f"def big_t2(x):\n{body}    return x\n"
+    big = numba.njit(**NO_WRAPPERS)(_from_source(big_source, "big_t2", inner=inner))
+    expected = _from_source(big_source, "big_t2", inner=inner.py_func)(0.25) + 2.5  # the same in Python
+    kept = numba.njit(**NO_WRAPPERS)(_from_source("def kept_t2(x):\n    return inner(x)\n", "kept_t2", inner=inner))
+    outside = numba.njit(**NO_WRAPPERS)(_from_source("def outside_t2(x):\n    return inner(x)\n", "outside_t2",
+                                                     inner=inner))
+    caller = numba.njit(_from_source("def caller_t2(x):\n    return big(x) + kept(x) + outside(x)\n", "caller_t2",
+                                     big=big, kept=kept, outside=outside))
+    outside.compile("(float64,)")
+    before = machine_code.thin_count()
+    with machine_code.machine_code_on_demand(object_code_for=frozenset({"kept_t2"})):
+        assert caller(0.25) == pytest.approx(expected)
+    assert machine_code.thin_count() == before
+    for function in (big, kept, outside):
+        assert not getattr(_library(function), "_mediamix_thin", False)

@@ -168,7 +168,9 @@ class NutpieSampler:
 # - numba makes machine code only for the functions that run on their own or are cached
 #   (:mod:`mediamix.inference.machine_code`): an op's implementation, its scalar kernels and numba's
 #   array helpers are linked as IR into their callers and compiled there; their own machine code was
-#   1.4 s of a one-process cold compile of the demo;
+#   1.4 s of a one-process cold compile of the demo; and PyTensor's thin cache wrappers around each op
+#   skip LLVM's module passes (the op's code is optimized in its own library and again in the graph's
+#   function): ~7% of a one-process cold compile;
 # - numba skips its LLVM-lock events and refreshes its contexts only when something new was
 #   registered (:mod:`mediamix.inference.compiler_bookkeeping`): ~1.3 s of a one-process cold compile;
 # - each fused elemwise op's scalar kernel is one numba function with its one-line scalar
