@@ -842,9 +842,15 @@ class MMM:
         """Return of the next unit of spend at the historical level, dims (chain, draw, channel); read-only."""
         self._check_fitted()
         if step not in self._marginal_roas:  # per fit: fit() and load() reset it
-            baseline = self._baseline() if self.config_.model.form == "multiplicative" else None
+            baseline = contribution = None
+            if self.config_.model.form == "multiplicative":
+                baseline = self._baseline()
+            else:  # the decomposition's channel contributions are the historical level's: one pass less
+                by_draw = self.decomposition()["channel_contribution"]
+                contribution = by_draw.to_numpy().reshape(-1, *by_draw.shape[2:])
             self._marginal_roas[step] = _read_only(response.marginal_roas(self.media_response(), self.design_,
-                                                                          self.posterior, step, baseline))
+                                                                          self.posterior, step, baseline,
+                                                                          contribution))
         return self._marginal_roas[step]
 
     def response_curves(self, points: int = 41, max_multiple: float = 2.0) -> xr.DataArray:

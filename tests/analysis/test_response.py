@@ -76,6 +76,17 @@ def test_marginal_roas_with_a_small_step_is_the_derivative(prior_fit) -> None:
     np.testing.assert_allclose(mroas.to_numpy().reshape(-1, 2), derivative, rtol=1e-4)
 
 
+def test_marginal_roas_given_the_historical_contribution_is_the_same_to_the_bit(prior_fit) -> None:
+    media, design = prior_fit.media_response(), prior_fit.design_
+    anew = response.marginal_roas(media, design, prior_fit.posterior)
+    historical = media.contribution(design.spend)[:, design.n_history:, :]
+    given = response.marginal_roas(media, design, prior_fit.posterior, contribution=historical)
+    np.testing.assert_array_equal(given.to_numpy(), anew.to_numpy())
+    np.testing.assert_array_equal(prior_fit.marginal_roas().to_numpy(), anew.to_numpy())  # from the decomposition
+    wrong = response.marginal_roas(media, design, prior_fit.posterior, contribution=historical * 1.01)
+    assert not np.allclose(wrong.to_numpy(), anew.to_numpy())  # the given level is the one used
+
+
 def test_marginal_roas_is_below_roas_in_every_draw(prior_fit) -> None:
     # Saturation is concave with f(0) = 0, so the next unit returns less than the average unit.
     mroas, roas = prior_fit.marginal_roas(), prior_fit.roas()

@@ -184,6 +184,15 @@ def test_lag_weights_follow_each_channels_window(mixed_fit: MMM) -> None:
     np.testing.assert_allclose(curves.sum("lag"), 1.0, rtol=1e-12)  # normalized: mass preserved
 
 
+def test_marginal_roas_read_off_the_decomposition_is_the_one_computed_anew(mixed_fit: MMM) -> None:
+    # The model's marginal ROAS takes the historical level from the decomposition (one pass less):
+    # with transform groups the channels must line up, and the numbers be the same to the bit.
+    from mediamix.analysis import response
+
+    anew = response.marginal_roas(mixed_fit.media_response(), mixed_fit.design_, mixed_fit.posterior)
+    np.testing.assert_array_equal(mixed_fit.marginal_roas().to_numpy(), anew.to_numpy())
+
+
 def test_steady_state_is_a_long_constant_spends_last_week(mixed_fit: MMM) -> None:
     media = mixed_fit.media_response(max_draws=10)
     weekly = np.array([[0.5], [1.0], [0.2]]) * media.channel_scales[:, None]  # (channel, point)

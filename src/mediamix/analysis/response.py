@@ -68,7 +68,8 @@ def response_curves(
 
 
 def marginal_roas(
-    media: MediaResponse, design: Design, like: xr.Dataset, step: float = 0.01, baseline: np.ndarray | None = None
+    media: MediaResponse, design: Design, like: xr.Dataset, step: float = 0.01, baseline: np.ndarray | None = None,
+    contribution: np.ndarray | None = None,
 ) -> xr.DataArray:
     """Return of the next unit of spend at the historical level, per channel.
 
@@ -79,6 +80,10 @@ def marginal_roas(
     ----------
     baseline : ndarray, dims (sample, date), optional
         Multiplicative models: the baseline on each of ``design``'s dates.
+    contribution : ndarray, dims (sample, date, channel), optional
+        Additive models: ``media``'s contribution at ``design``'s spend on the dates after the
+        carryover lead-in, when computed already (the decomposition's ``channel_contribution``,
+        sample-major); computed here otherwise. Multiplicative models ignore it.
 
     Returns
     -------
@@ -95,7 +100,9 @@ def marginal_roas(
             bumped[:, c] *= 1.0 + step
             values[:, c] = (media.contribution(bumped, baseline)[:, keep].sum(axis=(1, 2)) - base) / extra_spend[c]
     else:
-        base = media.contribution(spend)[:, keep, :].sum(axis=1)  # (sample, channel)
+        if contribution is None:
+            contribution = media.contribution(spend)[:, keep, :]
+        base = contribution.sum(axis=1)  # (sample, channel)
         bumped = media.contribution(spend * (1.0 + step))[:, keep, :].sum(axis=1)
         # Channels are separable (no interaction), so one bumped pass gives every channel's margin.
         values = (bumped - base) / extra_spend
