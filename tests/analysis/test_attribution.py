@@ -9,6 +9,7 @@ import xarray as xr
 from mediamix.analysis import (
     channel_roas,
     channel_share,
+    channel_totals,
     channel_summary,
     contributions_table,
     decompose,
@@ -60,6 +61,10 @@ def test_roas_is_total_contribution_over_total_spend(prior_fit, parts: xr.Datase
     totals = parts["channel_contribution"].sum("date")
     np.testing.assert_allclose(roas, totals / spend)
     assert roas.dims == ("chain", "draw", "channel")
+    # Given the totals already (as the summary does, summing the contributions once):
+    # the same to the bit, and the same name.
+    from_totals = channel_roas(channel_totals(parts), prior_fit.design_)
+    xr.testing.assert_identical(from_totals, roas)
 
 
 def test_shares_sum_to_one(parts: xr.Dataset) -> None:

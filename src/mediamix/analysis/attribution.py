@@ -41,12 +41,16 @@ def channel_share(decomposition: xr.DataArray | xr.Dataset) -> xr.DataArray:
     return (totals / totals.sum("channel")).rename("share")
 
 
-def channel_roas(decomposition: xr.Dataset, design: Design) -> xr.DataArray:
-    """Return on ad spend: total contribution / total spend, dims (chain, draw, channel)."""
+def channel_roas(decomposition: xr.DataArray | xr.Dataset, design: Design) -> xr.DataArray:
+    """Return on ad spend: total contribution / total spend, dims (chain, draw, channel).
+
+    ``decomposition`` may be :func:`channel_totals` of it already, as for :func:`channel_share`.
+    """
+    totals = channel_totals(decomposition) if isinstance(decomposition, xr.Dataset) else decomposition
     spend = xr.DataArray(
         design.spend[design.n_history:].sum(axis=0), dims="channel", coords={"channel": list(design.channel_names)}
     )
-    return (channel_totals(decomposition) / spend).rename("roas")
+    return (totals / spend).rename("roas")
 
 
 def hdi_summary(draws: xr.DataArray, prob: float = HDI_PROB) -> xr.Dataset:
@@ -91,7 +95,7 @@ def channel_summary(
     stats = {
         "contribution": hdi_summary(totals, prob),
         "share": hdi_summary(channel_share(totals), prob),
-        "roas": hdi_summary(channel_roas(decomposition, design), prob),
+        "roas": hdi_summary(channel_roas(totals, design), prob),
     }
     if marginal_roas is not None:
         stats["marginal_roas"] = hdi_summary(marginal_roas, prob)
