@@ -85,6 +85,8 @@ def test_marginal_roas_given_the_historical_contribution_is_the_same_to_the_bit(
     np.testing.assert_array_equal(prior_fit.marginal_roas().to_numpy(), anew.to_numpy())  # from the decomposition
     wrong = response.marginal_roas(media, design, prior_fit.posterior, contribution=historical * 1.01)
     assert not np.allclose(wrong.to_numpy(), anew.to_numpy())  # the given level is the one used
+    with pytest.raises(ValueError, match=r"contribution has shape .*expected"):
+        response.marginal_roas(media, design, prior_fit.posterior, contribution=historical[:, 1:, :])
 
 
 def test_marginal_roas_is_below_roas_in_every_draw(prior_fit) -> None:

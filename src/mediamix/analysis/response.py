@@ -102,6 +102,10 @@ def marginal_roas(
     else:
         if contribution is None:
             contribution = media.contribution(spend)[:, keep, :]
+        expected = (media.n_samples, len(spend) - design.n_history, len(media.channels))
+        if np.shape(contribution) != expected:
+            raise ValueError(f"contribution has shape {np.shape(contribution)}; expected {expected} "
+                             "(sample, date after the carryover lead-in, channel).")
         base = contribution.sum(axis=1)  # (sample, channel)
         bumped = media.contribution(spend * (1.0 + step))[:, keep, :].sum(axis=1)
         # Channels are separable (no interaction), so one bumped pass gives every channel's margin.
