@@ -342,3 +342,47 @@ def test_an_implementation_a_kept_function_and_code_outside_the_block_are_optimi
     assert machine_code.thin_count() == before
     for function in (big, kept, outside):
         assert not getattr(_library(function), "_mediamix_thin", False)
+
+
+def test_a_linked_only_library_is_optimized_where_it_runs() -> None:
+    """Inside the block with ``object_code_for``, a library that is only linked into its callers skips
+    LLVM's module passes; a function that runs (in ``object_code_for``) is optimized at RUN_LEVEL with
+    their code in it, and one not in it whose machine code is asked for gets its module passes then."""
+    @numba.njit(**NO_WRAPPERS)
+    def squares(x: float, n: int) -> float:  # an op's own code, with a loop for the optimizer
+        total = 0.0
+        for k in range(n):
+            total += (x + k) * (x + k)
+        return total
+
+    runs = numba.njit(**NO_WRAPPERS)(_from_source("def runs_t3(x, n):\n    return squares(x, n) * 2.0\n", "runs_t3",
+                                                  squares=squares))
+    from_python = numba.njit(_from_source("def from_python_t3(x, n):\n    return squares(x, n) + 1.0\n",
+                                          "from_python_t3", squares=squares))
+    caller = numba.njit(_from_source("def caller_t3(x, n):\n    return runs(x, n)\n", "caller_t3", runs=runs))
+    expected = sum((0.5 + k) ** 2 for k in range(7))
+    before = machine_code.linked_only_count()
+    with machine_code.machine_code_on_demand(object_code_for=frozenset({"runs_t3"})):
+        runs.compile("(float64, int64)")
+        assert getattr(_library(squares), "_mediamix_unoptimized", False)  # left to its callers
+        assert getattr(_library(runs), "_mediamix_level", None) == machine_code.RUN_LEVEL
+        assert machine_code.linked_only_count() >= before + 1
+        assert from_python(0.5, 7) == pytest.approx(expected + 1.0)  # its own machine code: optimized first
+        assert not getattr(_library(from_python), "_mediamix_unoptimized", False)
+        assert caller(0.5, 7) == pytest.approx(2.0 * expected)
+    assert caller(1.5, 3) == pytest.approx(2.0 * sum((1.5 + k) ** 2 for k in range(3)))  # after the block too
+
+
+def test_without_object_code_for_every_library_gets_its_module_passes() -> None:
+    before = machine_code.linked_only_count()
+    with machine_code.machine_code_on_demand():
+        @numba.njit(**NO_WRAPPERS)
+        def inner_t4(x: float) -> float:
+            return x * 3.0
+
+        outer = numba.njit(_from_source("def outer_t4(x):\n    return inner_t4(x) - 1.0\n", "outer_t4",
+                                        inner_t4=inner_t4))
+        assert outer(2.0) == 5.0
+    assert machine_code.linked_only_count() == before
+    assert not getattr(_library(inner_t4), "_mediamix_unoptimized", False)
+    assert getattr(_library(outer), "_mediamix_level", None) is None  # numba's own level

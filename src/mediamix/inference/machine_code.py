@@ -52,9 +52,30 @@ passes still run. Measured on the demo (``benchmarks/compile_pairs.py``, one-pro
 draws; each gradient as fast (21.2-21.6 us both, the C callback called directly; 233-236 vs 235-240
 us at 520 weeks x 20 channels).
 
-The replaced methods stay in place once installed: they treat a library that is not waiting for
-its machine code exactly as numba does, and the libraries still waiting keep working after the
-block. Only numba versions whose internals were checked are changed (:data:`CHECKED_NUMBA`);
+With ``object_code_for``, nothing but the functions that run is optimized on its own. An op's
+implementation, its kernels and numba's array helpers are linked, as IR, into the functions in
+``object_code_for`` (the graph's functions, nutpie's callbacks), and LLVM optimizes them there
+again with everything around them; their own module passes (0.8 CPU-s of the demo's one-process
+cold compile on the later sessions' machine) only made the IR that the caller optimizes once more.
+Inside the block, such a library skips its module passes when it may wait for its machine code (its
+function passes still run); if its own machine code is ever asked for, they run first. With the
+ops' code unoptimized, the caller's full module pass at numba's level 1 (the console script's)
+left each gradient 14-20% slower (a session of 2026-11-30, measured and left out), so the functions
+in ``object_code_for`` get it at level :data:`RUN_LEVEL` (3) instead, unless numba's level is 0 or
+"max": each gradient ~7% faster than with both passes at level 1, and the draws the same bit for
+bit (no fast-math flags: LLVM may not reorder floating-point arithmetic at any level). Measured on
+the demo, the later sessions' machine in a slow phase: one-process cold compile
+(``benchmarks/compile_pairs.py``, 6 pairs) 23.45 -> 22.73 s (ratio 0.969, 6 of 6 faster), the same
+draws; the graph functions' module passes 0.6-0.75 -> 0.78-0.94 CPU-s; per logp and gradient
+36.9 -> 34.2 us (medians of 6 pairs run side by side, 5 of 6 faster); a cold ``mediamix fit`` to
+summary.json 17.86 -> 16.85 s (8 alternating pairs, 7 faster, with the compile helper), a warm one
+and one with new data of the same shape as before within the noise (8 and 5 pairs; new data puts
+the graph function's longer pass back on one CPU). The bitcode numba's cache keeps of these
+libraries is unoptimized: a later compile outside the block that links them (PyMC's own sampler,
+the approximations) optimizes them in its caller at numba's level.
+
+The replaced methods stay in place once installed: outside the block they treat a library exactly
+as numba does, and the libraries still waiting keep working after the block. Only numba versions whose internals were checked are changed (:data:`CHECKED_NUMBA`);
 with others the block changes nothing.
 """
 
@@ -66,10 +87,15 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["CHECKED_NUMBA", "THIN_INSTRUCTIONS", "deferred_count", "machine_code_on_demand", "thin_count"]
+__all__ = ["CHECKED_NUMBA", "RUN_LEVEL", "THIN_INSTRUCTIONS", "deferred_count", "linked_only_count",
+           "machine_code_on_demand", "thin_count"]
 
 #: numba versions (major, minor) whose code-library internals this module was checked against.
 CHECKED_NUMBA = ((0, 68),)
+
+#: LLVM's level for the full module pass over a function in ``object_code_for`` (what runs), whose
+#: module holds the code of every op it links, left unoptimized at their own compile.
+RUN_LEVEL = 3
 
 #: The most LLVM instructions of its own a thin wrapper's library has (PyTensor's cache wrappers: 11-61
 #: on the demo; an op's own implementation has more, or a ``<locals>`` name).
@@ -81,6 +107,7 @@ _installed = False
 _pending_envs: dict[str, Any] = {}  # environment global name -> environment, until a module defines it
 _deferred = 0  # libraries that waited (for tests and measurements)
 _thin = 0  # thin wrappers whose module passes were skipped (for tests and measurements)
+_linked = 0  # linked-only libraries whose module passes were left to their callers (likewise)
 
 
 def deferred_count() -> int:
@@ -91,6 +118,11 @@ def deferred_count() -> int:
 def thin_count() -> int:
     """How many thin wrappers' libraries skipped LLVM's module passes in this process so far."""
     return _thin
+
+
+def linked_only_count() -> int:
+    """How many linked-only libraries left LLVM's module passes to their callers in this process so far."""
+    return _linked
 
 
 @contextlib.contextmanager
@@ -126,6 +158,7 @@ def _supported() -> bool:
                                                          "get_asm_str", "_ensure_finalized", "_unserialize"))
             and hasattr(getattr(codegen, "RuntimeLinker", None), "PREFIX")
             and all(hasattr(codegen.JITCodeLibrary, name) for name in ("get_pointer_to_function", "_finalize_specific"))
+            and hasattr(codegen.JITCPUCodegen, "_module_pass_manager")
             and hasattr(codegen.JITCPUCodegen, "set_env"))
 
 
@@ -137,7 +170,7 @@ def _install() -> bool:
             return True
         if not _supported():
             return False
-        from numba.core import codegen
+        from numba.core import codegen, config
         from numba.core.compiler_lock import global_compiler_lock
         from numba.core.registry import cpu_target
 
@@ -211,6 +244,9 @@ def _install() -> bool:
                 if not getattr(library, "_mediamix_waiting", False):
                     return
                 library._mediamix_waiting = False
+                if getattr(library, "_mediamix_unoptimized", False):  # a linked-only library run on its own
+                    library._mediamix_unoptimized = False
+                    own_optimize(library)
                 codegen_ = library._codegen
                 cleanup = codegen_._add_module(library._final_module)
                 if cleanup:
@@ -228,16 +264,27 @@ def _install() -> bool:
 
         def library_finalize(self: Any) -> None:
             # Before numba links the libraries in: the module holds this library's own code only.
-            keep = getattr(_state, "object_code_for", None) or frozenset()
-            self._mediamix_thin = (getattr(_state, "deferring", False) and bool(self._linking_libraries)
-                                   and "." not in self.name and self.name not in keep
+            deferring = getattr(_state, "deferring", False)
+            keep = getattr(_state, "object_code_for", None)
+            self._mediamix_thin = (deferring and bool(self._linking_libraries)
+                                   and "." not in self.name and self.name not in (keep or ())
                                    and _one_small_function(self._final_module))
+            self._mediamix_runs = deferring and keep is not None and self.name in keep
+            self._mediamix_linked = deferring and keep is not None and self.name not in keep
             own_library_finalize(self)
 
         def optimize_final_module(self: Any) -> None:
-            global _thin
+            global _thin, _linked
             if getattr(self, "_mediamix_thin", False):
                 _thin += 1
+                return
+            if getattr(self, "_mediamix_linked", False) and _may_wait(self):
+                # Optimized where it is linked in; here only if its own machine code is asked for.
+                self._mediamix_unoptimized = True
+                _linked += 1
+                return
+            if getattr(self, "_mediamix_runs", False) and config.OPT != 0 and not config.OPT.is_opt_max:
+                _optimize_to_run(self)
                 return
             own_optimize(self)
 
@@ -252,6 +299,24 @@ def _install() -> bool:
         library_class.serialize_using_object_code = serialize_using_object_code
         _installed = True
         return True
+
+
+def _optimize_to_run(library: Any) -> None:
+    """LLVM's module passes over ``library``'s final module as numba runs them (a cheap pass for its
+    reference-count pruning, then the full one), the full one at :data:`RUN_LEVEL`."""
+    from numba.core import config
+
+    codegen_ = library._codegen
+    cheap, cheap_builder = codegen_._module_pass_manager(loop_vectorize=codegen_._loopvect, slp_vectorize=False,
+                                                         opt=codegen_._opt_level, cost="cheap")
+    full, full_builder = codegen_._module_pass_manager(opt=RUN_LEVEL)
+    library._mediamix_level = RUN_LEVEL
+    cheap.run(library._final_module, cheap_builder)
+    if not config.LLVM_REFPRUNE_PASS:  # numba's older pruning, as numba runs it
+        from numba.core.runtime.nrtopt import remove_redundant_nrt_refct
+
+        library._final_module = remove_redundant_nrt_refct(library._final_module)
+    full.run(library._final_module, full_builder)
 
 
 def _may_wait(library: Any) -> bool:
