@@ -69,14 +69,15 @@ the demo, the later sessions' machine in a slow phase: one-process cold compile
 draws; the graph functions' module passes 0.6-0.75 -> 0.78-0.94 CPU-s; per logp and gradient
 36.9 -> 34.2 us (medians of 6 pairs run side by side, 5 of 6 faster); a cold ``mediamix fit`` to
 summary.json 17.86 -> 16.85 s (8 alternating pairs, 7 faster, with the compile helper), a warm one
-and one with new data of the same shape as before within the noise (8 and 5 pairs; new data puts
-the graph function's longer pass back on one CPU). The bitcode numba's cache keeps of these
+and one with new data of the same shape as before within the noise (8 and 11 pairs; new data
+puts the graph function's longer pass on one CPU). The bitcode numba's cache keeps of these
 libraries is unoptimized: a later compile outside the block that links them (PyMC's own sampler,
 the approximations) optimizes them in its caller at numba's level.
 
 The replaced methods stay in place once installed: outside the block they treat a library exactly
-as numba does, and the libraries still waiting keep working after the block. Only numba versions whose internals were checked are changed (:data:`CHECKED_NUMBA`);
-with others the block changes nothing.
+as numba does, and the libraries still waiting keep working after the block. Only numba versions
+whose internals were checked are changed (:data:`CHECKED_NUMBA`); with others the block changes
+nothing.
 """
 
 from __future__ import annotations
