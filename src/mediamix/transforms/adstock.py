@@ -117,8 +117,14 @@ def convolve_pt(x: Any, weights: Any, l_max: int) -> Any:
     # Lags, not weeks, are unrolled: l_max small slices; with constant data
     # PyTensor folds the stack into one constant at compile time (a zero-padded
     # copy sliced l_max ways would not fold: PyTensor never folds an Alloc).
-    lagged = pt.stack([x] + [pt.concatenate([pt.zeros_like(x[:lag]), x[:-lag]], axis=0) for lag in range(1, l_max)])
-    return (lagged * weights[:, None, :]).sum(axis=0)
+    # Lags last, (date, channel, lag): the convolution's and its gradient's
+    # innermost loops run over the lags, not the channels; with the functions
+    # that run optimized at LLVM level 3 (inference.machine_code) the demo's
+    # gradient is ~30% faster (docs/speed.md). The sum over lags keeps its
+    # order: the same results to the bit as with lags first.
+    lagged = pt.stack([x] + [pt.concatenate([pt.zeros_like(x[:lag]), x[:-lag]], axis=0) for lag in range(1, l_max)],
+                      axis=-1)
+    return (lagged * weights.T[None, :, :]).sum(axis=-1)
 
 
 def _normalize_np(w: np.ndarray) -> np.ndarray:
