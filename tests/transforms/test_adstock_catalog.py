@@ -347,6 +347,27 @@ def test_constant_spend_folds_into_one_constant(spend: np.ndarray) -> None:
     np.testing.assert_allclose(f(w_value), want, rtol=1e-12)
 
 
+def test_compiled_convolution_is_bit_for_bit_the_lags_first_one(spend: np.ndarray) -> None:
+    # convolve_pt lays the lag stack out lags last, for the compiled gradient's speed; compiled with
+    # numba, as the sampler compiles it, it sums each period's lags in the same order as the lags-first
+    # layout it replaced, so the draws stay the same bit for bit.
+    def lags_first(x: np.ndarray, weights: pt.TensorVariable, l_max: int) -> pt.TensorVariable:
+        x_ = pt.as_tensor_variable(x)
+        lagged = pt.stack([x_] + [pt.concatenate([pt.zeros_like(x_[:lag]), x_[:-lag]], axis=0)
+                                  for lag in range(1, l_max)])
+        return (lagged * weights[:, None, :]).sum(axis=0)
+
+    w = pt.matrix("w", dtype="float64")
+    f = pytensor.function([w], convolve_pt(spend, w, 8), mode="NUMBA")
+    before = pytensor.function([w], lags_first(spend, w, 8), mode="NUMBA")
+    w_value = np.random.default_rng(9).uniform(size=(8, 3))
+    np.testing.assert_array_equal(f(w_value), before(w_value))
+    want = np.zeros_like(spend)
+    for lag in range(8):
+        want[lag:] += w_value[lag] * spend[: len(spend) - lag]
+    np.testing.assert_allclose(f(w_value), want, rtol=1e-12)
+
+
 @pytest.mark.parametrize("normalize", [True, False])
 @pytest.mark.parametrize("name", NAMES)
 def test_pytensor_gradients_are_finite(name: str, normalize: bool) -> None:
